@@ -1,0 +1,81 @@
+"""Make ultralytics run fully offline and quietly, before it is first imported.
+
+Ultralytics reads its settings at import time: YOLO_OFFLINE stops hub/GitHub calls,
+YOLO_AUTOINSTALL=0 stops pip installs, YOLO_CONFIG_DIR moves its settings.json (and the
+font it would otherwise download for plots) into BoxFix's own data folder. We copy
+matplotlib's DejaVuSans.ttf there under the names ultralytics looks for.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from desktop.core.paths import data_dir
+
+_FONT_NAMES = ("Arial.ttf", "Arial.Unicode.ttf")
+_done: Path | None = None
+
+
+def ultralytics_config_dir() -> Path:
+    return data_dir() / "ultralytics"
+
+
+def configure_ultralytics() -> Path:
+    """Idempotent. Call before `import ultralytics` (detector, crossval, demo training)."""
+    global _done
+    cfg = ultralytics_config_dir()
+    if _done == cfg:
+        return cfg
+    cfg.mkdir(parents=True, exist_ok=True)
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_AUTOINSTALL"] = "0"
+    os.environ["YOLO_CONFIG_DIR"] = str(cfg)
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    _copy_font(cfg)
+    _keep_qt_environment()
+    _done = cfg
+    return cfg
+
+
+def _copy_font(cfg: Path) -> None:
+    missing = [n for n in _FONT_NAMES if not (cfg / n).exists()]
+    if not missing:
+        return
+    try:
+        import matplotlib
+
+        src = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    except Exception:  # matplotlib absent: ultralytics only needs the font for plots, which we disable
+        return
+    for name in missing:
+        if src.exists():
+            shutil.copyfile(src, cfg / name)
+
+
+def _keep_qt_environment() -> None:
+    """opencv-python (pulled in by ultralytics) sets QT_QPA_PLATFORM_PLUGIN_PATH / QT_PLUGIN_PATH
+    to its own Qt plugins on import; PySide6 would then load the wrong plugins and crash.
+    We remember our values now and restore them after cv2 is imported (see restore_qt_env)."""
+    global _qt_env
+    _qt_env = {k: os.environ.get(k) for k in ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_PLUGIN_PATH", "QT_QPA_FONTDIR")}
+
+
+_qt_env: dict[str, str | None] = {}
+
+
+def restore_qt_env() -> None:
+    for key, value in _qt_env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def import_ultralytics():
+    """Import ultralytics with the offline settings in force and Qt's environment kept ours."""
+    configure_ultralytics()
+    import ultralytics  # noqa: F401  (heavy; imported lazily, only here)
+
+    restore_qt_env()
+    return ultralytics
