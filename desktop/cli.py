@@ -18,10 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="boxfix",
         description="Find and fix the mistakes in object-detection datasets. "
-        "With no command, opens the review window.",
+        "With no command, opens the review window; `boxfix PROJECT.boxfix` opens that project.",
     )
     parser.add_argument("--version", action="version", version=f"boxfix {__version__}")
-    parser.add_argument("project", nargs="?", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
