@@ -69,6 +69,15 @@ class Calibration:
     recall_support: np.ndarray  # (K,) R_k
     typical_iou: np.ndarray  # (K,) U_k
 
+    def to_json(self) -> dict:
+        return {"bin_edges": self.bin_edges.tolist(), "precision": self.precision.tolist(),
+                "recall_support": self.recall_support.tolist(), "typical_iou": self.typical_iou.tolist()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Calibration":
+        return cls(np.asarray(d["bin_edges"], float), np.asarray(d["precision"], float).reshape(-1, len(d["bin_edges"]) - 1),
+                   np.asarray(d["recall_support"], float), np.asarray(d["typical_iou"], float))
+
     def prob(self, cls: np.ndarray, conf: np.ndarray) -> np.ndarray:
         """P_k(c): piecewise-linear between bin centres, per class."""
         cls = np.asarray(cls, np.int64)
@@ -202,7 +211,7 @@ def calibrate(n_classes: int, p_cls, p_conf, p_matched, l_cls, l_support, match_
 
 def find_issues(labels: dict, predictions: dict | None, image_sizes: dict,
                 model_classes=None, params: FinderParams | None = None,
-                return_calibration: bool = False):
+                return_calibration: bool = False, calibration: Calibration | None = None):
     """Flag likely label mistakes.
 
     labels: {'id', 'image_id', 'cls', 'boxes' (N,4 xyxy px), 'iscrowd' (optional)}
@@ -211,6 +220,8 @@ def find_issues(labels: dict, predictions: dict | None, image_sizes: dict,
     image_sizes: {'id', 'width', 'height'}
     model_classes: project class indices the model knows; labels of other classes never
       become spurious / localization / class issues. None = every class.
+    calibration: reuse a Calibration learnt on the whole dataset (incremental re-scoring of a
+      few images must not learn the model's behaviour from those few images alone).
     Returns a dict of column arrays, FIELDS (suggested_box (N,4) NaN where none; -1 for
     absent ids/classes; NaN for absent confidence/iou), sorted by score, highest first.
     """
@@ -234,7 +245,8 @@ def find_issues(labels: dict, predictions: dict | None, image_sizes: dict,
              duplicate_issues(l_id, l_img, l_cls, l_box, params)]
     calib = None
     if predictions is not None and len(np.asarray(predictions["id"])):
-        model_parts, calib = _model_issues(l_id, l_img, l_cls, l_box, crowd, predictions, model_classes, params)
+        model_parts, calib = _model_issues(l_id, l_img, l_cls, l_box, crowd, predictions, model_classes, params,
+                                           calibration)
         parts += model_parts
     out = _concat(parts)
     keep = out["score"] >= params.min_score
@@ -246,7 +258,7 @@ def find_issues(labels: dict, predictions: dict | None, image_sizes: dict,
     return (out, calib) if return_calibration else out
 
 
-def _model_issues(l_id, l_img, l_cls, l_box, crowd, predictions, model_classes, params):
+def _model_issues(l_id, l_img, l_cls, l_box, crowd, predictions, model_classes, params, fixed=None):
     p_id = np.asarray(predictions["id"], np.int64)
     p_img = np.asarray(predictions["image_id"], np.int64)
     p_cls = np.asarray(predictions["cls"], np.int64)
@@ -254,6 +266,8 @@ def _model_issues(l_id, l_img, l_cls, l_box, crowd, predictions, model_classes, 
     p_box = np.asarray(predictions["boxes"], float).reshape(-1, 4)
     n_l, n_p = len(l_id), len(p_id)
     n_classes = int(max(l_cls.max(initial=-1), p_cls.max(initial=-1))) + 1
+    if fixed is not None:
+        n_classes = max(n_classes, len(fixed.precision))
     known_cls = np.ones(max(n_classes, 1), bool)
     if model_classes is not None:
         known_cls[:] = False
@@ -275,14 +289,14 @@ def _model_issues(l_id, l_img, l_cls, l_box, crowd, predictions, model_classes, 
     matched_p = p2l >= 0
     # calibration from the model's agreement with the labels
     m_lab = np.flatnonzero(matched_l)
-    calib0 = calibrate(n_classes, p_cls[p_ok], p_conf[p_ok], matched_p[p_ok], l_cls[l_known],
+    calib0 = fixed or calibrate(n_classes, p_cls[p_ok], p_conf[p_ok], matched_p[p_ok], l_cls[l_known],
                        np.zeros(int(l_known.sum())), l_cls[m_lab], l_iou[m_lab], params)
     prob_pair = calib0.prob(p_cls[pp], p_conf[pp])
     # support(l): max over overlapping predictions of P(c) * min(1, IoU / match_iou)
     support = np.zeros(n_l)
     np.maximum.at(support, pl, prob_pair * np.minimum(1.0, piou / params.match_iou))
-    calib = calibrate(n_classes, p_cls[p_ok], p_conf[p_ok], matched_p[p_ok], l_cls[l_known],
-                      support[l_known], l_cls[m_lab], l_iou[m_lab], params)
+    calib = fixed or calibrate(n_classes, p_cls[p_ok], p_conf[p_ok], matched_p[p_ok], l_cls[l_known],
+                               support[l_known], l_cls[m_lab], l_iou[m_lab], params)
     prob_p = calib.prob(p_cls, p_conf)
     parts = []
 
@@ -313,7 +327,7 @@ def _model_issues(l_id, l_img, l_cls, l_box, crowd, predictions, model_classes, 
     lab = np.flatnonzero((partner >= 0) & l_known)
     pj = partner[lab]
     u = part_iou[lab]
-    uk = calib.typical_iou[l_cls[lab]]
+    uk = _per_class(calib.typical_iou, l_cls[lab], 0.8)
     ramp = np.clip((uk - u) / np.maximum(uk - params.loc_min_iou, 1e-6), 0, 1) ** params.loc_power
     s_loc = prob_p[pj] * ramp
     parts.append(_part(IssueKind.LOCALIZATION.value, l_img[lab], s_loc, label_id=l_id[lab], pred_id=p_id[pj],
@@ -321,7 +335,7 @@ def _model_issues(l_id, l_img, l_cls, l_box, crowd, predictions, model_classes, 
 
     # spurious: labels that nothing backs
     lab = np.flatnonzero(l_known & (partner < 0))
-    s_sp = calib.recall_support[l_cls[lab]] * (1.0 - support[lab])
+    s_sp = _per_class(calib.recall_support, l_cls[lab], 0.5) * (1.0 - support[lab])
     parts.append(_part(IssueKind.SPURIOUS.value, l_img[lab], s_sp, label_id=l_id[lab], cls=l_cls[lab]))
 
     # missing: confident predictions no label takes; an image without labels is one issue
@@ -352,6 +366,14 @@ def _model_issues(l_id, l_img, l_cls, l_box, crowd, predictions, model_classes, 
         np.maximum.at(best, inv, s_miss[~in_labelled])
         parts.append(_part(IssueKind.UNLABELED_IMAGE.value, imgs, best))
     return parts, calib
+
+
+def _per_class(values: np.ndarray, cls: np.ndarray, default: float) -> np.ndarray:
+    """values[cls], with `default` for classes the calibration has not seen."""
+    if len(values) == 0:
+        return np.full(len(cls), default)
+    ok = (cls >= 0) & (cls < len(values))
+    return np.where(ok, values[np.clip(cls, 0, len(values) - 1)], default)
 
 
 def _intersection(a, b):
