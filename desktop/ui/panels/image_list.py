@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from desktop.core.model import ImageInfo, ReviewStatus, Split
 
 from . import status_icons as icons
+from ._blocked import blocked
 
 # Custom roles; the controller and the tests read rows through these rather than parsing text.
 ImageIdRole = Qt.UserRole + 1
@@ -347,7 +348,7 @@ class ImageListPanel(QWidget):
         self._class_names = dict(class_names or {})
         if not self._class_names and image_classes:
             self._class_names = {c: f"class {c}" for c in sorted(set().union(*image_classes.values()))}
-        with _blocked(self.class_combo, self.split_combo):
+        with blocked(self.class_combo, self.split_combo):
             self._fill_class_combo(enabled=image_classes is not None)
             self._fill_split_combo(self.model.splits_present())
         self.apply_filters()
@@ -391,7 +392,7 @@ class ImageListPanel(QWidget):
     def set_filters(self, status: str | None = None, cls: int | None | object = ..., split: str | None | object = ...,
                     text: str | None = None) -> None:
         """Set any of the filter widgets from code and apply at once (no debounce)."""
-        with _blocked(self.status_combo, self.class_combo, self.split_combo, self.name_edit):
+        with blocked(self.status_combo, self.class_combo, self.split_combo, self.name_edit):
             if status is not None:
                 self.status_combo.setCurrentIndex(max(0, self.status_combo.findData(status)))
             if cls is not ...:
@@ -441,22 +442,6 @@ class ImageListPanel(QWidget):
     def _on_activated(self, index: QModelIndex) -> None:
         if index.isValid():
             self.image_activated.emit(int(index.data(ImageIdRole)))
-
-
-class _blocked:
-    """Block the signals of several widgets for the duration of a with-block."""
-
-    def __init__(self, *objects):
-        self._objects = objects
-        self._old: list[bool] = []
-
-    def __enter__(self):
-        self._old = [o.blockSignals(True) for o in self._objects]
-        return self
-
-    def __exit__(self, *exc):
-        for o, old in zip(self._objects, self._old):
-            o.blockSignals(old)
 
 
 __all__ = ["ImageListModel", "ImageListPanel", "ImageIdRole", "StateRole", "IssueCountRole",
