@@ -164,9 +164,11 @@ def degenerate_issues(l_id, l_img, l_cls, l_box, img_w, img_h, params: FinderPar
 def duplicate_issues(l_id, l_img, l_cls, l_box, params: FinderParams) -> dict:
     """Same-class label pairs with IoU >= duplicate_iou. The issue sits on the newer label
     (higher id: the one to delete); label2_id is the one it duplicates."""
-    pairs = candidate_pairs(l_img, l_box, l_img, l_box, min_iou=params.duplicate_iou)
+    # pair within (image, class) blocks only: cross-class pairs can never be duplicates
+    block = l_img * (int(l_cls.max(initial=0)) + 2) + (l_cls + 1)
+    pairs = candidate_pairs(block, l_box, block, l_box, min_iou=params.duplicate_iou)
     a, b, iou = pairs.label, pairs.pred, pairs.iou
-    keep = (l_id[a] < l_id[b]) & (l_cls[a] == l_cls[b])
+    keep = l_id[a] < l_id[b]
     a, b, iou = a[keep], b[keep], iou[keep]
     t = params.duplicate_iou
     score = 0.5 + 0.5 * (iou - t) / max(1.0 - t, 1e-9)
@@ -249,7 +251,7 @@ def find_issues(labels: dict, predictions: dict | None, image_sizes: dict,
                                            calibration)
         parts += model_parts
     out = _concat(parts)
-    keep = out["score"] >= params.min_score
+    keep = (out["score"] >= params.min_score) & (out["score"] > 0)  # a zero score is no issue
     out = {k: v[keep] for k, v in out.items()}
     order = np.lexsort((out["label_id"], out["image_id"], -out["score"]))
     out = {k: v[order] for k, v in out.items()}
@@ -401,19 +403,27 @@ def issue_keys(issues: dict, params: FinderParams | None = None) -> np.ndarray:
     img, lid, lid2 = issues["image_id"], issues["label_id"], issues["label2_id"]
     cls, scls = issues["cls"], issues["suggested_cls"]
     q = np.nan_to_num(np.round(issues["_pred_box"] / g), nan=-1).astype(np.int64)
+    add = np.strings.add
     out = np.empty(len(kind), object)
-    for i in range(len(kind)):
-        k = kind[i]
+
+    def txt(a):
+        return np.asarray(a).astype(str)
+
+    for k in np.unique(kind):
+        sel = np.flatnonzero(kind == k)
         if k == "missing":
-            out[i] = f"missing:i{img[i]}:c{cls[i]}:{q[i, 0]},{q[i, 1]},{q[i, 2]},{q[i, 3]}"
+            box = add(add(add(add(add(add(txt(q[sel, 0]), ","), txt(q[sel, 1])), ","), txt(q[sel, 2])), ","),
+                      txt(q[sel, 3]))
+            key = add(add(add(add(add("missing:i", txt(img[sel])), ":c"), txt(cls[sel])), ":"), box)
         elif k == "unlabeled-image":
-            out[i] = f"unlabeled-image:i{img[i]}"
+            key = add("unlabeled-image:i", txt(img[sel]))
         elif k == "duplicate":
-            out[i] = f"duplicate:l{lid[i]}:l{lid2[i]}"
+            key = add(add(add("duplicate:l", txt(lid[sel])), ":l"), txt(lid2[sel]))
         elif k == "class":
-            out[i] = f"class:l{lid[i]}:c{scls[i]}"
+            key = add(add(add("class:l", txt(lid[sel])), ":c"), txt(scls[sel]))
         else:
-            out[i] = f"{k}:l{lid[i]}"
+            key = add(f"{k}:l", txt(lid[sel]))
+        out[sel] = key
     return out
 
 
