@@ -27,10 +27,19 @@ from .writers import WRITERS, ExportReport
 __all__ = [
     "FORMATS", "ImageResult", "ImportReport", "ExportReport", "PredictionFormatError", "ProjectIndex",
     "detect_format", "read_predictions", "import_predictions", "export_predictions", "coco_image_id",
-    "coco_category_id", "run_problems",
+    "coco_category_id", "run_problems", "NothingImported",
 ]
 
 BATCH_IMAGES = 5000
+
+
+class NothingImported(PredictionFormatError):
+    """No prediction matched the project; `problems` says why. No run was made."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        first = "; ".join(str(p) for p in problems[:3])
+        super().__init__(f"no prediction could be imported ({len(problems)} problem(s), first: {first})")
 
 
 @dataclass
@@ -107,7 +116,7 @@ def import_predictions(store, path: str | Path, name: str, fmt: str = "auto", cl
     # results are held until the end and the run is created complete.
     streaming = hasattr(store, "update_run_classes")
     run_id = None
-    n_images = n_preds = 0
+    n_images = n_preds = n_listed = 0
     pending: list[tuple] = []
 
     def flush(batch: list[tuple]) -> None:
@@ -124,12 +133,17 @@ def import_predictions(store, path: str | Path, name: str, fmt: str = "auto", cl
     for result in read.results:
         pending.append(result.as_tuple())
         n_images += 1
+        n_listed += result.listed
         if streaming and len(pending) >= BATCH_IMAGES:
             flush(pending)
             pending = []
+    problems = read.problems()
+    if n_listed == 0 and any(p.severity == "error" for p in problems):
+        # Nothing matched and something was wrong: most likely the wrong project or format.
+        # No run is made; the caller shows the problems.
+        raise NothingImported(problems)
     for start in range(0, max(len(pending), 1), BATCH_IMAGES):
         flush(pending[start:start + BATCH_IMAGES])  # an empty file still makes an (empty) run, and says so
-    problems = read.problems()
     if streaming:
         store.update_run_classes(run_id, list(read.mapper.model_classes), dict(read.mapper.class_map))
     store.set_meta(f"run_problems:{run_id}", json.dumps([p.__dict__ for p in problems]))

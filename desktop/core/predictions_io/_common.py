@@ -41,13 +41,17 @@ class ImageResult:
     conf: np.ndarray  # (N,) float64
     model_cls: np.ndarray  # (N,) int64 index into the run's model_classes
     error: str | None = None
+    # False for an image the file covers without naming it (COCO results and YOLO txt omit
+    # images without detections): it is stored as predicted-empty.
+    listed: bool = True
 
     def as_tuple(self) -> tuple:
         return (self.image_id, self.boxes, self.cls, self.conf, self.model_cls, self.error)
 
     @classmethod
-    def empty(cls, image_id: int, error: str | None = None) -> "ImageResult":
-        return cls(image_id, np.zeros((0, 4)), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), error)
+    def empty(cls, image_id: int, error: str | None = None, listed: bool = False) -> "ImageResult":
+        return cls(image_id, np.zeros((0, 4)), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), error,
+                   listed)
 
 
 class ProblemLog:

@@ -66,7 +66,7 @@ def _read_file(file: Path, name: str, image, mapper: ClassMapper, log: ProblemLo
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         log.add(name, "unreadable", f"cannot read ({exc})", "no predictions kept for this image", None, "error")
-        return ImageResult.empty(image.id)
+        return ImageResult.empty(image.id, listed=True)
     rows, ids, lines = [], [], []
     no_conf = 0
     for lineno, line in enumerate(text.splitlines(), 1):
