@@ -1,0 +1,333 @@
+"""Ultralytics YOLO detection datasets: reading (data.yaml or a plain images/ + labels/ tree).
+
+Conventions read (see docs/formats.md):
+- data.yaml: `path` (root; relative to the YAML's folder), `train`/`val`/`test` each a folder,
+  a .txt list of image paths, or a list of either; `names` as a dict or a list (or `nc` alone).
+  Without data.yaml: `images/` (optionally images/train, images/val, images/test) + `labels/`.
+- Label file of an image: the LAST `/images/` in its path becomes `/labels/`, the extension
+  `.txt` (ultralytics' rule). A missing or empty .txt is a background image.
+- Rows `class cx cy w h`, normalised to the EXIF-rotated image; polygons become their box.
+An image listed in two splits keeps the first (train, then val, then test).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ..model import ClassInfo, DatasetRead
+from .common import Columns, FormatError, ProblemLog, common_root
+from .images import image_size, is_image, list_images
+from .yolo_rows import decode, parse_batch
+
+SPLITS = ("train", "val", "test")
+BATCH = 2048
+EPS = 1e-6  # tolerance for "outside the image" on normalised coordinates
+_SEP_IMAGES = f"{os.sep}images{os.sep}"
+_SEP_LABELS = f"{os.sep}labels{os.sep}"
+
+
+def label_path_for(image_path: str) -> str:
+    """Ultralytics' img2label_paths for one absolute image path."""
+    head, sep, tail = image_path.rpartition(_SEP_IMAGES)
+    p = f"{head}{_SEP_LABELS}{tail}" if sep else image_path
+    return os.path.splitext(p)[0] + ".txt"
+
+
+def find_yaml(folder: Path) -> Path | None:
+    for name in ("data.yaml", "data.yml", "dataset.yaml"):
+        if (folder / name).is_file():
+            return folder / name
+    candidates = sorted(p for p in folder.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+    for p in candidates:
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
+        except Exception:  # noqa: BLE001 - not ours to judge here; detection only
+            continue
+        if isinstance(data, dict) and any(k in data for k in SPLITS):
+            return p
+    return None
+
+
+def read_yolo(src: str | os.PathLike, progress=None) -> DatasetRead:
+    src = Path(src)
+    log = ProblemLog()
+    if src.is_file():
+        yaml_path = src
+    elif src.is_dir():
+        yaml_path = find_yaml(src)
+    else:
+        raise FormatError(f"{src}: no such file or folder")
+    list_files: set[str] = set()
+    if yaml_path is not None:
+        root, sources, names = _from_yaml(yaml_path, log, list_files)
+    else:
+        root, sources = _from_tree(src)
+        names = _classes_txt(src, log)
+        if names is None:
+            log.add("no-names", str(src), "no data.yaml and no classes.txt: class names are unknown",
+                    "classes are named 'unknown class N'")
+            names = {}
+    items = _dedupe(sources, log)
+    root = common_root([p for p, _ in items], root) if items else root
+    cols = _scan(items, root, names, log, progress, list_files)
+    classes = [ClassInfo(i, n) for i, n in sorted(names.items())]
+    return DatasetRead(root=root, format="yolo", classes=classes, images=cols.records(), problems=log.finish())
+
+
+# ---------------------------------------------------------------- where the images are
+def _from_yaml(yaml_path: Path, log: ProblemLog, list_files: set[str]):
+    where = str(yaml_path)
+    try:
+        data = yaml.safe_load(yaml_path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise FormatError(f"{where}: not valid YAML{line} ({getattr(exc, 'problem', None) or exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{where}: cannot be read ({exc})") from None
+    if not isinstance(data, dict):
+        raise FormatError(f"{where}: not a dataset YAML (expected keys train/val/names, got {type(data).__name__})")
+    base = yaml_path.parent.resolve()
+    root = base
+    if data.get("path") not in (None, ""):
+        p = Path(str(data["path"])).expanduser()
+        p = p if p.is_absolute() else base / p
+        if p.is_dir():
+            root = p.resolve()
+        else:
+            log.add("yaml-path", where, f"path: {data['path']} does not exist", "used the YAML's folder as root")
+    names = _names(data, where, log)
+    sources: list[tuple[str, list[str]]] = []
+    for split in SPLITS:
+        entry = data.get(split)
+        if entry in (None, "", []):
+            continue
+        entries = entry if isinstance(entry, list) else [entry]
+        found: list[str] = []
+        for item in entries:
+            if not isinstance(item, (str, int, float)):
+                log.add("yaml-split", where, f"{split}: entry {item!r} is not a path", "ignored")
+                continue
+            found += _images_of(str(item), root, split, where, log, list_files)
+        sources.append((split, found))
+    if not sources:
+        raise FormatError(f"{where}: no train, val or test entry: nothing to import")
+    return str(root), sources, names
+
+
+def _names(data: dict, where: str, log: ProblemLog) -> dict[int, str]:
+    raw = data.get("names")
+    names: dict[int, str] = {}
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            try:
+                names[int(k)] = str(v)
+            except (TypeError, ValueError):
+                log.add("yaml-names", where, f"names: key {k!r} is not a class index", "ignored")
+    elif isinstance(raw, list):
+        names = {i: str(v) for i, v in enumerate(raw)}
+    elif raw is not None:
+        log.add("yaml-names", where, f"names: expected a list or a mapping, got {type(raw).__name__}",
+                "ignored")
+    names = {k: v for k, v in names.items() if k >= 0}
+    if not names and isinstance(data.get("nc"), int) and 0 < data["nc"] < 100000:
+        names = {i: f"class {i}" for i in range(data["nc"])}
+        log.add("yaml-names", where, "no names, only nc", "classes named 'class N'")
+    if not names:
+        classes_txt = _classes_txt(Path(where).parent, log)
+        if classes_txt is not None:
+            return classes_txt
+        log.add("no-names", where, "no class names (no names, no nc, no classes.txt)",
+                "classes are named 'unknown class N'")
+    else:
+        other = _classes_txt(Path(where).parent, None)
+        if other is not None and other != names:
+            log.add("classes-txt", str(Path(where).parent / "classes.txt"), "classes.txt disagrees with names in "
+                    "the YAML", "used the YAML's names")
+    return names
+
+
+def _classes_txt(folder: Path, log: ProblemLog | None) -> dict[int, str] | None:
+    for p in (folder / "classes.txt", folder / "labels" / "classes.txt"):
+        if p.is_file():
+            text, err = decode(p.read_bytes())
+            if err and log:
+                log.add("classes-txt", str(p), err, "undecodable bytes replaced")
+            return {i: n.strip() for i, n in enumerate(text.splitlines()) if n.strip()} or None
+    return None
+
+
+def _images_of(item: str, root: Path, split: str, where: str, log: ProblemLog, list_files: set[str]) -> list[str]:
+    p = Path(item).expanduser()
+    p = p if p.is_absolute() else root / p
+    if p.is_dir():
+        return [os.path.abspath(x) for x in map(str, list_images(p))]
+    if p.is_file() and p.suffix.lower() == ".txt":
+        list_files.add(os.path.abspath(p))
+        text, err = decode(p.read_bytes())
+        if err:
+            log.add("list-file", str(p), err, "undecodable bytes replaced")
+        out = []
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            q = Path(line).expanduser()
+            if not q.is_absolute():
+                # ultralytics reads "./x" relative to the list file; we also try the root.
+                cand = [p.parent / q, root / q]
+                q = next((c for c in cand if c.exists()), cand[0])
+            if not is_image(q):
+                log.add("list-file", str(p), f"{line[:80]!r} is not an image file name", "ignored", line=lineno)
+                continue
+            out.append(os.path.abspath(q))
+        return out
+    if p.is_file() and is_image(p):
+        return [os.path.abspath(p)]
+    log.add("yaml-split", where, f"{split}: {item} not found", "nothing imported from it", severity="error")
+    return []
+
+
+def _from_tree(src: Path) -> tuple[str, list[tuple[str, list[str]]]]:
+    root = src.resolve()
+    images_dir = root / "images"
+    base = images_dir if images_dir.is_dir() else root
+    by_split: dict[str, list[str]] = {s: [] for s in (*SPLITS, "none")}
+    for p in list_images(base):
+        first = p.relative_to(base).parts[0]
+        by_split[first if first in SPLITS else "none"].append(os.path.abspath(p))
+    return str(root), [(s, v) for s, v in by_split.items() if v]
+
+
+def _dedupe(sources, log: ProblemLog) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    doubles: dict[tuple[str, str], int] = {}
+    for split, paths in sources:
+        for p in paths:
+            if p in seen:
+                key = (seen[p], split)
+                doubles[key] = doubles.get(key, 0) + 1
+            else:
+                seen[p] = split
+    for (a, b), n in sorted(doubles.items()):
+        where = f"{a} and {b}" if a != b else f"{a} more than once"
+        log.add("two-splits", f"{a}/{b}" if a != b else a, f"{n} images listed in {where}", f"kept them once, in {a}")
+    return list(seen.items())
+
+
+# ---------------------------------------------------------------- reading labels
+def _scan(items: list[tuple[str, str]], root: str, names: dict[int, str], log: ProblemLog, progress,
+          list_files: set[str]) -> Columns:
+    cols = Columns()
+    prefix = root.rstrip(os.sep) + os.sep
+    owner: dict[str, str] = {}
+    known = np.array(sorted(names), dtype=np.int64)
+    for start in range(0, len(items), BATCH):
+        chunk = items[start:start + BATCH]
+        metas, texts = [], []
+        for abs_path, split in chunk:
+            rel = abs_path[len(prefix):] if abs_path.startswith(prefix) else os.path.relpath(abs_path, root)
+            rel = rel.replace(os.sep, "/")
+            w, h, err = image_size(abs_path)
+            lp = label_path_for(abs_path)
+            shared_with = owner.get(lp)
+            if shared_with is None:
+                owner[lp] = rel
+            else:
+                log.add("shared-label", _short(lp, root), f"label file shared by {shared_with} and {rel}",
+                        "its boxes were given to both images, as ultralytics does")
+            try:
+                with open(lp, "rb") as fh:
+                    raw = fh.read()
+                text, terr = decode(raw)
+                if terr:
+                    log.add("encoding", _short(lp, root), terr, "undecodable bytes replaced")
+                labelled = True
+            except FileNotFoundError:
+                text, labelled = "", False
+            except OSError as exc:
+                log.add("label-unreadable", _short(lp, root), f"cannot be read ({exc.strerror})",
+                        "image imported without labels", severity="error")
+                text, labelled = "", False
+            metas.append((rel, split, w, h, err, labelled, _short(lp, root)))
+            texts.append(text)
+        for meta, parsed in zip(metas, parse_batch(texts)):
+            _add_image(cols, meta, parsed, known, names, log)
+        if progress:
+            progress(len(chunk))
+    _orphans(owner, root, log, list_files)
+    return cols
+
+
+def _add_image(cols: Columns, meta, parsed, known: np.ndarray, names: dict, log: ProblemLog) -> None:
+    rel, split, w, h, err, labelled, lfile = meta
+    rows, lines, problems, polygons = parsed
+    for line, message, action in problems:
+        log.add("malformed", lfile, message, action, line=line)
+    if polygons:
+        log.add("polygon", lfile, f"{polygons} polygon rows (segmentation) read as their bounding box",
+                "converted to boxes")
+    if err == "image file not found":
+        log.add("missing-image", rel, "image file not found", "not imported" +
+                (f"; its {len(rows)} boxes cannot be placed without the image size" if len(rows) else ""),
+                severity="error")
+        return
+    if err:
+        log.add("unreadable-image", rel, err, "imported with an error mark" +
+                (f"; its {len(rows)} boxes were not imported (normalised boxes need the image size)" if len(rows) else ""),
+                severity="error")
+        cols.add(rel, 0, 0, split, err, labelled, None)
+        return
+    if min(w, h) < 10:
+        log.add("tiny-image", rel, f"image is {w}x{h} px; ultralytics skips images under 10 px", "imported")
+    if not len(rows):
+        cols.add(rel, w, h, split, None, labelled, None)
+        return
+    cls = rows[:, 0].astype(np.int64)
+    cx, cy, bw, bh = rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
+    x0, x1, y0, y1 = cx - bw / 2, cx + bw / 2, cy - bh / 2, cy + bh / 2
+    boxes = np.column_stack([cls, x0 * w, y0 * h, x1 * w, y1 * h])
+    unknown = ~np.isin(cls, known)
+    outside = (x0 < -EPS) | (y0 < -EPS) | (x1 > 1 + EPS) | (y1 > 1 + EPS)
+    degenerate = (bw <= 0) | (bh <= 0)
+    if unknown.any() or outside.any() or degenerate.any():
+        for i in np.flatnonzero(unknown):
+            log.add("class-range", lfile, f"class {cls[i]} is not in the class names ({_names_range(names)})",
+                    f"box kept under 'unknown class {cls[i]}'", line=int(lines[i]))
+        for i in np.flatnonzero(outside):
+            log.add("outside", lfile, f"box extends outside the image (normalised x0={x0[i]:.4g} y0={y0[i]:.4g} "
+                    f"x1={x1[i]:.4g} y1={y1[i]:.4g})", "kept as is", line=int(lines[i]))
+        for i in np.flatnonzero(degenerate):
+            log.add("zero-area", lfile, f"zero-area or negative box (w={bw[i]:.4g}, h={bh[i]:.4g})", "kept as is",
+                    line=int(lines[i]))
+    cols.add(rel, w, h, split, None, labelled, boxes)
+
+
+def _names_range(names: dict) -> str:
+    if not names:
+        return "no names given"
+    keys = sorted(names)
+    return f"0..{keys[-1]}" if keys == list(range(len(keys))) else f"ids {keys[:10]}"
+
+
+def _short(path: str, root: str) -> str:
+    prefix = root.rstrip(os.sep) + os.sep
+    return (path[len(prefix):] if path.startswith(prefix) else path).replace(os.sep, "/")
+
+
+def _orphans(owner: dict[str, str], root: str, log: ProblemLog, list_files: set[str]) -> None:
+    """Label files in the label folders we read that belong to no image."""
+    for d in sorted({os.path.dirname(p) for p in owner}):
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for name in sorted(names):
+            if not name.endswith(".txt") or name in ("classes.txt", "README.txt"):
+                continue
+            full = os.path.join(d, name)
+            if full not in owner and full not in list_files:
+                log.add("orphan-label", _short(full, root), "label file with no image", "ignored")

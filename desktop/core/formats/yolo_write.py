@@ -1,0 +1,120 @@
+"""Write a project as an Ultralytics YOLO dataset.
+
+Layout (DIR is the folder the user chose):
+    DIR/data.yaml                 names (0..max, gaps filled 'class N'), train/val[/test]
+    DIR/images/<split>/<name>     images: copied, hard-linked, or symlinked (list mode)
+    DIR/labels/<split>/<name>.txt one row per box: class cx cy w h, normalised, %.10g
+    DIR/<split>.txt               list mode only: the split's images, './images/...' lines
+Without train/val/test splits in the project the split folder is left out (images/<name>),
+and data.yaml uses the same images for train and val, as ultralytics needs both. Images of
+split 'none' in a project that has splits go to train.
+Boxes are written clipped to the image with x0<=x1, y0<=y1 (ultralytics rejects the whole
+image for coordinates beyond 1%, and clips anyway when training); each change is reported.
+An image gets a .txt when it has boxes, is reviewed, or had a label file at import, so
+"reviewed, nothing here" is written as an empty file and "never labelled" as no file.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..model import Problem, ReviewStatus
+from .export import (ExportOptions, ExportResult, ImagePlacer, image_tail, inside, select, staged_output,
+                     unique_names)
+
+SPLITS = ("train", "val", "test")
+
+
+def yaml_str(s: str) -> str:
+    """A YAML double-quoted scalar (JSON escaping is valid YAML)."""
+    import json
+
+    return json.dumps(s, ensure_ascii=False)
+
+
+def write_yolo(store, out, opts: ExportOptions, progress=None) -> ExportResult:
+    sel = select(store, opts)
+    problems = list(sel.problems)
+    has_splits = any(im.split.value in SPLITS for im in sel.images)
+    splits = [(im.split.value if im.split.value in SPLITS else "train") if has_splits else "" for im in sel.images]
+    names = unique_names(sel.images, [[*([s] if s else []), *image_tail(im.path, s or None)]
+                                      for im, s in zip(sel.images, splits)])
+    classes = store.classes()
+    top = max([c.idx for c in classes] + [int(sel.cls.max()) if len(sel.cls) else -1])
+    by_idx = {c.idx: c.name for c in classes}
+    result = ExportResult(Path(out).absolute(), "yolo")
+    placer = ImagePlacer(opts.images, problems)
+    lines_by_split: dict[str, list[str]] = {}
+    clipped = flipped = 0
+    with staged_output(out, "yolo") as tmp:
+        root = store.dataset_root
+        for i, (im, name, split) in enumerate(zip(sel.images, names, splits)):
+            img_rel = f"images/{name}"
+            dst = inside(tmp, img_rel)
+            placer.place(root / im.path, dst)
+            lines_by_split.setdefault(split or "train", []).append(f"./{img_rel}")
+            rows = sel.rows(i)
+            n = rows.stop - rows.start
+            if n or im.status == ReviewStatus.REVIEWED or sel.labelled.get(im.id, True):
+                text, c, f = _label_text(sel.cls[rows], sel.boxes[rows], im.width, im.height)
+                if c or f:
+                    clipped += c
+                    flipped += f
+                    problems.append(Problem(im.path, f"{c} boxes clipped to the image, {f} with swapped corners "
+                                            "put in order", "written changed (YOLO cannot hold them as they are)"))
+                lbl = inside(tmp, "labels/" + os.path.splitext(name)[0] + ".txt")
+                placer.mkdir(lbl.parent)
+                with open(lbl, "w", encoding="utf-8", newline="\n") as fh:
+                    fh.write(text)
+                result.labels += n
+            result.images += 1
+            if progress and i % 1000 == 999:
+                progress(1000)
+        data = _data_yaml(sorted(lines_by_split), has_splits, opts.images == "list", top, by_idx)
+        (tmp / "data.yaml").write_text(data, encoding="utf-8", newline="\n")
+        result.files.append("data.yaml")
+        if opts.images == "list":
+            for split, lines in sorted(lines_by_split.items()):
+                (tmp / f"{split}.txt").write_text("".join(x + "\n" for x in lines), encoding="utf-8", newline="\n")
+                result.files.append(f"{split}.txt")
+    if progress:
+        progress(len(sel.images) % 1000)
+    result.problems = problems
+    return result
+
+
+def _label_text(cls: np.ndarray, boxes: np.ndarray, w: int, h: int) -> tuple[str, int, int]:
+    if not len(cls):
+        return "", 0, 0
+    x0 = np.minimum(boxes[:, 0], boxes[:, 2])
+    x1 = np.maximum(boxes[:, 0], boxes[:, 2])
+    y0 = np.minimum(boxes[:, 1], boxes[:, 3])
+    y1 = np.maximum(boxes[:, 1], boxes[:, 3])
+    flipped = int(((boxes[:, 0] > boxes[:, 2]) | (boxes[:, 1] > boxes[:, 3])).sum())
+    cx0, cx1 = np.clip(x0, 0, w), np.clip(x1, 0, w)
+    cy0, cy1 = np.clip(y0, 0, h), np.clip(y1, 0, h)
+    clipped = int(((cx0 != x0) | (cx1 != x1) | (cy0 != y0) | (cy1 != y1)).sum())
+    norm = np.column_stack([(cx0 + cx1) / 2 / w, (cy0 + cy1) / 2 / h, (cx1 - cx0) / w, (cy1 - cy0) / h])
+    lines = [f"{c} {a:.10g} {b:.10g} {d:.10g} {e:.10g}\n" for c, (a, b, d, e) in zip(cls.tolist(), norm.tolist())]
+    return "".join(lines), clipped, flipped
+
+
+def _data_yaml(splits_present: list[str], has_splits: bool, list_mode: bool, top: int, by_idx: dict) -> str:
+    def where(split: str) -> str:
+        if list_mode:
+            return f"{split}.txt"
+        return f"images/{split}" if has_splits else "images"
+
+    present = set(splits_present) or {"train"}
+    train = "train" if "train" in present else sorted(present)[0]
+    val = "val" if "val" in present else train
+    lines = ["# Written by BoxFix. Paths are relative to this file (no 'path:' key, so ultralytics uses its folder).",
+             f"train: {where(train)}", f"val: {where(val)}"]
+    if "test" in present:
+        lines.append(f"test: {where('test')}")
+    lines.append("names:")
+    for i in range(top + 1):
+        lines.append(f"  {i}: {yaml_str(by_idx.get(i, f'class {i}'))}")
+    return "\n".join(lines) + "\n"
