@@ -107,6 +107,11 @@ class ImageQueue:
             head, self._order = self._order[:n], self._order[n:]
             return head
 
+    def discard(self, image_ids) -> None:
+        with self._lock:
+            gone = set(image_ids)
+            self._order = [i for i in self._order if i not in gone]
+
     def requeue(self, image_ids: Sequence[int]) -> None:
         """Put taken-but-not-done ids back at the front."""
         with self._lock:
@@ -182,6 +187,8 @@ def run_detection(store, request: DetectionRequest, should_stop: Callable[[], bo
     cache_hits = total - len(wanted)
     if queue is None:
         queue = ImageQueue(wanted)
+    else:
+        queue.discard(done_before)
     done = cache_hits
     stored = 0
 
