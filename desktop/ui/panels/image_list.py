@@ -4,13 +4,14 @@ Why not QStandardItemModel or a QSortFilterProxyModel: both call Python once per
 object, or filterAcceptsRow), which at 100,000 rows costs seconds on every filter change. Here
 the model keeps plain column arrays (numpy for the codes and counts, one list for the paths),
 filtering builds an index array with numpy, and data() is computed only for the rows the view
-paints. The view uses uniform item sizes so it never measures rows it does not show.
+paints. The view has fixed row heights so it never measures rows it does not show.
 
 The panel is a pure view: it receives ImageInfo records and counts, and says which image the
 user picked through `image_activated`. It never reads the project file.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -21,7 +22,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListView,
+    QTableView,
+    QHeaderView,
     QVBoxLayout,
     QWidget,
 )
@@ -68,7 +70,10 @@ class ImageListModel(QAbstractListModel):
         super().__init__(parent)
         self._ids = np.zeros(0, dtype=np.int64)
         self._paths: list[str] = []
-        self._lower: list[str] = []  # lower-cased paths, for the case-insensitive name filter
+        # The name filter searches one lower-cased blob of all paths ("a\nb\n...") with the C
+        # string search, then maps match offsets to rows: ~100x faster than a Python loop.
+        self._blob = ""
+        self._starts = np.zeros(0, dtype=np.int64)  # offset of each path in the blob
         self._review = np.zeros(0, dtype=np.int8)
         self._split = np.zeros(0, dtype=np.int8)
         self._counts = np.zeros(0, dtype=np.int32)
@@ -90,7 +95,9 @@ class ImageListModel(QAbstractListModel):
         n = len(images)
         self._ids = np.fromiter((im.id for im in images), dtype=np.int64, count=n)
         self._paths = [im.path for im in images]
-        self._lower = [p.lower() for p in self._paths]
+        self._blob = "\n".join(self._paths).lower() + "\n"
+        lengths = np.fromiter((len(p) + 1 for p in self._paths), dtype=np.int64, count=n)
+        self._starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if n else np.zeros(0, dtype=np.int64)
         # ReviewStatus and Split are str enums: a member hashes like its value, so one dict
         # look-up serves both members and plain strings (and skips slow Enum.value access).
         review_get, split_get, none = _REVIEW_CODES.get, _SPLIT_CODES.get, _SPLIT_CODES["none"]
@@ -191,15 +198,21 @@ class ImageListModel(QAbstractListModel):
             mask &= self._split == _SPLIT_CODES[_value(f["split"])]
         if f["cls"] is not None:
             mask &= self._class_mask(int(f["cls"]))
-        visible = np.flatnonzero(mask)
         needle = f["text"].strip().lower()
         if needle:
-            lower = self._lower
-            keep = np.fromiter((needle in lower[i] for i in visible.tolist()), dtype=bool, count=len(visible))
-            visible = visible[keep]
+            mask &= self._name_mask(needle)
+        visible = np.flatnonzero(mask)
         self._visible = visible.astype(np.int64)
         self._row_of = np.full(n, -1, dtype=np.int64)
         self._row_of[self._visible] = np.arange(len(self._visible))
+
+    def _name_mask(self, needle: str) -> np.ndarray:
+        hits = np.fromiter((m.start() for m in re.finditer(re.escape(needle), self._blob)), dtype=np.int64)
+        mask = np.zeros(len(self._ids), dtype=bool)
+        if len(hits):
+            # A path never contains "\n", so a match lies inside one path: the last start <= hit.
+            mask[np.searchsorted(self._starts, hits, side="right") - 1] = True
+        return mask
 
     # ------------------------------------------------------------------ look-ups
     def full_index(self, image_id: int) -> int:
@@ -308,10 +321,19 @@ class ImageListPanel(QWidget):
         header.addWidget(self.split_combo)
         header.addWidget(self.name_edit, 1)
 
-        self.view = QListView()
+        # A one-column QTableView, not a QListView: QListView lays out every row when the
+        # model resets (two Python rowCount() calls per row, about a second at 100,000 rows),
+        # while a table with fixed row heights only touches the rows it paints.
+        self.view = QTableView()
         self.view.setModel(self.model)
-        # Uniform sizes: the view never asks the model to measure rows it does not paint.
-        self.view.setUniformItemSizes(True)
+        self.view.horizontalHeader().hide()
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.verticalHeader().hide()
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        self.view.verticalHeader().setDefaultSectionSize(max(icons.SIZE, self.fontMetrics().height()) + 4)
+        self.view.setShowGrid(False)
+        self.view.setWordWrap(False)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.view.setTextElideMode(Qt.ElideLeft)  # the file name, at the end, stays visible
