@@ -1,10 +1,95 @@
 """Wiring: the one module that builds core + detect + ui together (the review window).
-Placeholder until the review window lands."""
+
+desktop.ui may not import the store, the format readers or the detector runner (import-
+linter: no SQL in the UI, even indirectly), so this module hands them to the window as a
+`Services` bundle. Every optional part is imported guarded: a missing piece disables its
+menu entry instead of breaking the window.
+"""
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
 
-def run_gui(project: str | None = None) -> int:
-    from desktop.cli import build_parser
 
-    build_parser().print_help()
-    return 0
+def build_services():
+    from desktop.core.store import ProjectError, ProjectLockedError, Store
+    from desktop.ui.session import Services
+
+    errors: list[type] = [ProjectError, ProjectLockedError, OSError, ValueError]
+    sv = Services(open_store=lambda path, readonly=False: Store.open(path, readonly=readonly),
+                  create_store=lambda path, root: Store.create(path, root, overwrite=True))
+    try:
+        from desktop.core.formats import read_dataset
+
+        sv.read_dataset = read_dataset
+    except ImportError:
+        pass
+    try:
+        from desktop.core.rescoring import rescore
+
+        sv.rescore = rescore
+    except ImportError:
+        pass
+    try:
+        from desktop.core.formats.export import ExportError, export_project
+
+        sv.export = lambda store, fmt, out: export_project(store, fmt, out)
+        errors.append(ExportError)
+    except ImportError:
+        pass
+    try:
+        from desktop.detect.runner import DetectionRunner, DetectorError, prepare_request
+
+        sv.prepare_request = prepare_request
+        sv.runner_factory = lambda store: DetectionRunner(store)
+        errors.append(DetectorError)
+    except ImportError:
+        pass
+    sv.errors = tuple(errors)
+    return sv
+
+
+def make_settings(settings_path: str | os.PathLike | None = None):
+    from PySide6.QtCore import QSettings
+
+    if settings_path is not None:
+        return QSettings(str(settings_path), QSettings.Format.IniFormat)
+    return QSettings("BoxFix", "BoxFix")
+
+
+def build_window(store_or_path=None, settings_path=None, keymap_path=None, services=None):
+    """The review window over a Store or a project path (tests: pass their own settings
+    ini and, to test remapping, a user keymap file). A QApplication must exist."""
+    from desktop.ui.main_window import MainWindow
+
+    window = MainWindow(make_settings(settings_path), services or build_services(), keymap_path=keymap_path)
+    if store_or_path is not None:
+        if isinstance(store_or_path, (str, os.PathLike)):
+            store = window.services.open_store(str(store_or_path))
+        else:
+            store = store_or_path
+        window.open_store(store)
+    return window
+
+
+def run_gui(project_path: str | None = None) -> int:
+    try:
+        from desktop.detect.offline import configure_ultralytics
+
+        configure_ultralytics()  # before anything could import ultralytics
+    except ImportError:
+        pass
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("BoxFix")
+    app.setOrganizationName("BoxFix")
+    window = build_window(None)
+    path = project_path or window.settings.value("last_project")
+    if path and Path(str(path)).is_file():
+        window.open_path(str(path))
+    elif project_path:
+        QMessageBox.critical(window, "BoxFix", f"{project_path}: no such project file")
+    window.show()
+    return app.exec()

@@ -1,0 +1,1 @@
+"""The review canvas: view (zoom, pan, mouse editing), box overlay, background image loader."""
