@@ -159,7 +159,8 @@ class ClassMapper:
             if key in self._unknown:
                 rec = self._unknown[key]
                 if rec[2] == 0:
-                    rec[0], rec[1] = file, (None if lines is None else lines[first[j]])
+                    line = None if lines is None else lines[first[j]]
+                    rec[0], rec[1] = file, (None if line is None else int(line))  # never a numpy int in a report
                 rec[2] += int(np.count_nonzero(inverse == j))
         return proj[inverse], model[inverse]
 
