@@ -131,6 +131,8 @@ def open_window(qtbot, tmp_path, user_config):
         win.resize(1200, 800)
         win.show()
         qtbot.waitExposed(win)
+        win.activateWindow()  # window-wide shortcuts fire only in the active window
+        qtbot.waitUntil(win.isActiveWindow)
         win.canvas.setFocus()
         made.append(win)
         return win
