@@ -213,7 +213,7 @@ def _dedupe(sources, log: ProblemLog) -> list[tuple[str, str]]:
             else:
                 seen[p] = split
     for (a, b), n in sorted(doubles.items()):
-        where = f"{a} and {b}" if a != b else f"{a} more than once"
+        where = f"both {a} and {b}" if a != b else f"{a} more than once"
         log.add("two-splits", f"{a}/{b}" if a != b else a, f"{n} images listed in {where}", f"kept them once, in {a}")
     return list(seen.items())
 
@@ -254,12 +254,39 @@ def _scan(items: list[tuple[str, str]], root: str, names: dict[int, str], log: P
                 text, labelled = "", False
             metas.append((rel, split, w, h, err, labelled, _short(lp, root)))
             texts.append(text)
-        for meta, parsed in zip(metas, parse_batch(texts)):
-            _add_image(cols, meta, parsed, known, names, log)
+        parsed = parse_batch(texts)
+        dups = _duplicates([p[0] for p in parsed])
+        for k, (meta, one) in enumerate(zip(metas, parsed)):
+            for row, first in dups.get(k, ()):
+                log.add("duplicate", meta[6], f"duplicate row (same as line {one[1][first]})",
+                        "kept (ultralytics drops it when training)", line=int(one[1][row]))
+            _add_image(cols, meta, one, known, names, log)
         if progress:
             progress(len(chunk))
     _orphans(owner, root, log, list_files)
     return cols
+
+
+def _duplicates(rows: list[np.ndarray]) -> dict[int, list[tuple[int, int]]]:
+    """Rows repeated within one file, for a whole batch at once: {file: [(row, first row)]}."""
+    sizes = [len(r) for r in rows]
+    if sum(sizes) < 2:
+        return {}
+    file_idx = np.repeat(np.arange(len(rows)), sizes)
+    row_idx = np.concatenate([np.arange(n) for n in sizes])
+    allrows = np.concatenate([r for r in rows if len(r)])
+    keys = np.column_stack([file_idx, allrows])
+    order = np.lexsort(keys.T[::-1])
+    k = keys[order]
+    same = np.flatnonzero((k[1:] == k[:-1]).all(axis=1))
+    out: dict[int, list[tuple[int, int]]] = {}
+    for j in same:
+        first = j
+        while first > 0 and (k[first - 1] == k[j]).all():
+            first -= 1
+        f = int(file_idx[order[j + 1]])
+        out.setdefault(f, []).append((int(row_idx[order[j + 1]]), int(row_idx[order[first]])))
+    return out
 
 
 def _add_image(cols: Columns, meta, parsed, known: np.ndarray, names: dict, log: ProblemLog) -> None:
@@ -286,10 +313,22 @@ def _add_image(cols: Columns, meta, parsed, known: np.ndarray, names: dict, log:
     if not len(rows):
         cols.add(rel, w, h, split, None, labelled, None)
         return
-    cls = rows[:, 0].astype(np.int64)
     cx, cy, bw, bh = rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
     x0, x1, y0, y1 = cx - bw / 2, cx + bw / 2, cy - bh / 2, cy + bh / 2
-    boxes = np.column_stack([cls, x0 * w, y0 * h, x1 * w, y1 * h])
+    with np.errstate(over="ignore", invalid="ignore"):
+        boxes = np.column_stack([rows[:, 0], x0 * w, y0 * h, x1 * w, y1 * h])
+    finite = np.isfinite(boxes).all(axis=1)
+    if not finite.all():  # 1e308 parses, but is no place in an image
+        for i in np.flatnonzero(~finite):
+            log.add("malformed", lfile, "malformed row: a coordinate overflows to infinity", "row skipped",
+                    line=int(lines[i]))
+        rows, lines, boxes = rows[finite], lines[finite], boxes[finite]
+        cx, cy, bw, bh = rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
+        x0, x1, y0, y1 = cx - bw / 2, cx + bw / 2, cy - bh / 2, cy + bh / 2
+        if not len(rows):
+            cols.add(rel, w, h, split, None, labelled, None)
+            return
+    cls = rows[:, 0].astype(np.int64)
     unknown = ~np.isin(cls, known)
     outside = (x0 < -EPS) | (y0 < -EPS) | (x1 > 1 + EPS) | (y1 > 1 + EPS)
     degenerate = (bw <= 0) | (bh <= 0)
