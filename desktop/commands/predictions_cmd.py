@@ -2,7 +2,7 @@
 
     boxfix predictions import PROJECT FILE --name RUN_NAME [--format auto|coco-results|yolo-conf|boxfix-json]
                               [--class-map FILE] [--annotations FILE] [--activate/--no-activate] [--json]
-    boxfix predictions export PROJECT --run ID -o FILE --format coco-results|boxfix-json [--json]
+    boxfix predictions export PROJECT --run ID -o FILE --format coco-results|boxfix-json [--annotations FILE] [--json]
 
 An imported file becomes a prediction run of kind 'imported' that the issue finder and the
 window use like a run BoxFix made itself. Formats: docs/predictions-format.md.
@@ -49,6 +49,9 @@ def register(sub) -> None:
     exp.add_argument("--run", required=True, metavar="ID", help="the run's id (see `boxfix runs`) or its name")
     exp.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
     exp.add_argument("--format", required=True, choices=["coco-results", "boxfix-json"], help="the file's format")
+    exp.add_argument("--annotations", metavar="FILE",
+                     help="coco-results only: take image ids (by file_name) and category ids (by name) from this "
+                     "COCO annotations file, e.g. the one your evaluation uses")
     exp.add_argument("--json", action="store_true", help="print the export report as JSON on stdout")
     exp.set_defaults(func=run_export)
 
@@ -121,6 +124,8 @@ def _run_id(store, value: str) -> int:
 def run_export(args) -> int:
     from desktop.core.predictions_io import PredictionFormatError, export_predictions
 
+    if args.annotations is not None and not Path(args.annotations).is_file():
+        raise UserError(f"{args.annotations}: no such file (--annotations)")
     parent = Path(args.output).resolve().parent
     if not parent.is_dir():
         raise UserError(f"{args.output}: folder {parent} does not exist")
@@ -128,7 +133,7 @@ def run_export(args) -> int:
     try:
         run_id = _run_id(store, args.run)
         try:
-            report = export_predictions(store, run_id, args.output, args.format)
+            report = export_predictions(store, run_id, args.output, args.format, args.annotations)
         except PredictionFormatError as exc:
             raise UserError(str(exc)) from None
         except OSError as exc:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from desktop.core import predictions_io as P
 from desktop.core.model import Box, ClassInfo, DatasetRead, ImageInfo, ImageRecord, LabelRecord
@@ -24,6 +25,9 @@ NAMES = ["cat", "dog", "bird"]
 def make_project(tmp_path: Path, coco: bool = False) -> Store:
     """Four images, three classes. With coco=True, images and classes carry COCO ids
     (as an import from COCO leaves them): image ids 101.., category ids 1, 3, 7."""
+    for path, size in zip(PATHS, SIZES):  # real files, so BoxFix's own COCO exporter takes them
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", size, (90, 90, 90)).save(tmp_path / path)
     store = Store.create(tmp_path / "p.boxfix", tmp_path)
     cat_ids = [1, 3, 7]
     classes = [ClassInfo(i, n, source_id=cat_ids[i] if coco else None) for i, n in enumerate(NAMES)]
@@ -314,19 +318,31 @@ def test_nothing_matched_makes_no_run(tmp_path):
 
 
 # ---------------------------------------------------------------------------- COCOeval
-def _gt_json(store) -> dict:
-    """The project's labels as COCO, with the ids BoxFix writes (coco_image_id/coco_category_id)."""
-    classes = store.classes()
-    cat = {c.idx: P.coco_category_id(c) for c in classes}
-    images, anns = [], []
-    for im in store.images():
-        images.append({"id": P.coco_image_id(im), "file_name": im.path, "width": im.width, "height": im.height})
+def _gt_json(store, tmp_path: Path) -> dict:
+    """The project's labels as COCO: from BoxFix's own COCO exporter when it is there, else
+    built here with the ids BoxFix's COCO export gives (coco_image_ids / coco_category_ids)."""
+    try:
+        from desktop.core.formats.coco_write import write_coco
+        from desktop.core.formats.export import ExportOptions
+    except ImportError:
+        write_coco = None
+    if write_coco is not None:
+        out = tmp_path / "coco-export"
+        write_coco(store, out, ExportOptions(images="list"))  # symlinks: the test images need not exist
+        return json.loads((out / "annotations.json").read_text())
+    images = store.images()
+    img = P.coco_image_ids(images)
+    cat = P.coco_category_ids(store.classes())
+    doc = {"images": [], "annotations": [],
+           "categories": [{"id": cat[c.idx], "name": c.name} for c in store.classes()]}
+    for im in images:
+        doc["images"].append({"id": img[im.id], "file_name": im.path, "width": im.width, "height": im.height})
         for lab in store.labels(im.id):
             b = lab.box
-            anns.append({"id": len(anns) + 1, "image_id": P.coco_image_id(im), "category_id": cat[lab.cls],
-                         "bbox": [b.x0, b.y0, b.width, b.height], "area": b.width * b.height, "iscrowd": 0})
-    return {"images": images, "annotations": anns,
-            "categories": [{"id": cat[c.idx], "name": c.name} for c in classes]}
+            doc["annotations"].append({"id": len(doc["annotations"]) + 1, "image_id": img[im.id],
+                                       "category_id": cat[lab.cls], "bbox": [b.x0, b.y0, b.width, b.height],
+                                       "area": b.width * b.height, "iscrowd": 0})
+    return doc
 
 
 def _cocoeval(gt: dict, results_path: Path, tmp_path: Path) -> float:
@@ -343,16 +359,45 @@ def _cocoeval(gt: dict, results_path: Path, tmp_path: Path) -> float:
     return float(ev.stats[0])
 
 
+def _labels_as_run(store) -> int:
+    run = store.create_run("labels-as-predictions", kind="model")
+    results = []
+    for im in store.images():
+        labs = store.labels(im.id)
+        results.append((im.id, [lab.box.as_tuple() for lab in labs], [lab.cls for lab in labs], [0.9] * len(labs),
+                        [lab.cls for lab in labs], None))
+    store.add_predictions(run, results)
+    return run
+
+
 @pytest.mark.parametrize("coco", [False, True])
 def test_cocoeval_runs_on_an_exported_run(tmp_path, coco):
     store = make_project(tmp_path, coco=coco)
-    # Predictions equal to the labels: AP must be 1 if ids and boxes line up, far less if not.
-    run = store.create_run("labels-as-predictions", kind="model")
-    store.add_predictions(run, [(im.id, [lab.box.as_tuple() for lab in store.labels(im.id)],
-                                 [lab.cls for lab in store.labels(im.id)], [0.9] * len(store.labels(im.id)),
-                                 [lab.cls for lab in store.labels(im.id)], None) for im in store.images()])
+    # Predictions equal to the labels: AP is 1 only if image ids, category ids and boxes line
+    # up with the project's COCO export.
+    run = _labels_as_run(store)
     P.export_predictions(store, run, tmp_path / "res.json", "coco-results")
-    assert _cocoeval(_gt_json(store), tmp_path / "res.json", tmp_path) == pytest.approx(1.0)
+    assert _cocoeval(_gt_json(store, tmp_path), tmp_path / "res.json", tmp_path) == pytest.approx(1.0)
+
+
+def test_export_with_annotations_takes_their_ids(tmp_path):
+    store = make_project(tmp_path)
+    run = _labels_as_run(store)
+    gt = _gt_json(store, tmp_path)
+    # Renumber everything, as another tool's export would, and shuffle the categories.
+    for im in gt["images"]:
+        im["id"] += 1000
+    for c in gt["categories"]:
+        c["id"] = 50 - c["id"]
+    for a in gt["annotations"]:
+        a["image_id"] += 1000
+        a["category_id"] = 50 - a["category_id"]
+    (tmp_path / "renumbered.json").write_text(json.dumps(gt))
+    rep = P.export_predictions(store, run, tmp_path / "res.json", "coco-results",
+                               annotations=tmp_path / "renumbered.json")
+    entries = json.loads((tmp_path / "res.json").read_text())
+    assert rep.problems == [] and min(e["image_id"] for e in entries) > 1000
+    assert _cocoeval(gt, tmp_path / "res.json", tmp_path) == pytest.approx(1.0)
 
 
 def test_real_bccd_annotations_as_predictions_evaluate_to_ap_1(tmp_path):

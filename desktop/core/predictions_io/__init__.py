@@ -21,13 +21,13 @@ from . import boxfix_jsonl, coco_results, yolo_conf
 from ._common import ImageResult, PredictionFormatError, ProblemLog
 from .class_map import ClassMapper, load_class_map
 from .detect import FORMATS, detect_format
-from .project_index import ProjectIndex, coco_category_id, coco_image_id
+from .project_index import ProjectIndex, coco_category_ids, coco_image_ids
 from .writers import WRITERS, ExportReport
 
 __all__ = [
     "FORMATS", "ImageResult", "ImportReport", "ExportReport", "PredictionFormatError", "ProjectIndex",
-    "detect_format", "read_predictions", "import_predictions", "export_predictions", "coco_image_id",
-    "coco_category_id", "run_problems", "NothingImported",
+    "detect_format", "read_predictions", "import_predictions", "export_predictions", "coco_image_ids",
+    "coco_category_ids", "run_problems", "NothingImported",
 ]
 
 BATCH_IMAGES = 5000
@@ -157,8 +157,13 @@ def run_problems(store, run_id: int) -> list[Problem]:
     return [Problem(**p) for p in json.loads(raw)] if raw else []
 
 
-def export_predictions(store, run_id: int, out: str | Path, fmt: str) -> ExportReport:
+def export_predictions(store, run_id: int, out: str | Path, fmt: str,
+                       annotations: str | Path | None = None) -> ExportReport:
+    """Write a run as COCO results (ids of the project's COCO export, or of `annotations`)
+    or BoxFix JSON Lines."""
     if fmt not in WRITERS:
         raise PredictionFormatError(f"cannot export predictions as {fmt!r} (known: {', '.join(WRITERS)})")
+    if annotations is not None and fmt != "coco-results":
+        raise PredictionFormatError("--annotations is for COCO results only (it gives the image and category ids)")
     store.run_info(run_id)  # a clear error for a run that does not exist
-    return WRITERS[fmt](store, run_id, out)
+    return WRITERS[fmt](store, run_id, out, annotations)

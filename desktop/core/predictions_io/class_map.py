@@ -5,7 +5,7 @@ Default rules (no --class-map):
   class name;
 - COCO results: a category id is matched by name through the companion annotations file's
   categories when one is given, else to the project class with that COCO id (see
-  project_index.coco_category_id).
+  project_index.coco_category_ids).
 
 A class map file (JSON or YAML) replaces the default rules. Either
     {SOURCE: PROJECT, ...}   SOURCE = a class id or name as written in the predictions,

@@ -3,10 +3,11 @@
 bbox in absolute pixels from the top-left. Extra keys (segmentation, id, area) are ignored.
 
 Images: with a companion annotations file (--annotations) an image id is looked up there and
-matched by `file_name`; without one, by COCO image id when the project came from COCO, else
-by project image id (what `boxfix predictions export` writes for such a project).
-Categories: by name through the annotations file's categories, else by COCO category id
-(project_index.coco_category_id), or by --class-map.
+matched by `file_name`; without one, by the COCO image id the project's COCO export uses (the
+image's own id when the project came from COCO, else 1, 2, ... in project order: see
+project_index.coco_image_ids). Categories: by name through the annotations file's
+categories, else by the COCO category id of the project's COCO export
+(project_index.coco_category_ids), or by --class-map.
 The file lists detections only, so every covered image is marked predicted: the annotations
 file's images when given, else all project images.
 
@@ -187,8 +188,8 @@ def _image_resolver(index: ProjectIndex, log: ProblemLog, name: str, annotations
         covered = sorted({im.id: im for im in by_coco.values()}.values(), key=lambda im: im.id)
         return by_coco.get, covered
     if not index.from_coco_images:
-        log.add(name, "matched by project id", "the project did not come from COCO, so image_id was read as the "
-                "project's image id (what `boxfix predictions export` writes)",
+        log.add(name, "matched by export id", "the project did not come from COCO, so image_id was read as the "
+                "id the project's COCO export gives (1, 2, ... in project order)",
                 "pass --annotations FILE to match by file_name instead")
     return index.by_coco_id.get, index.images
 

@@ -12,16 +12,37 @@ from dataclasses import dataclass, field
 from ..model import ClassInfo, ImageInfo
 
 
-def coco_image_id(image: ImageInfo) -> int:
-    """The COCO image id BoxFix writes for an image: the id it came with from COCO, else the
-    project's own image id. Readers use the same rule backwards."""
-    return image.source_id if image.source_id is not None else image.id
+def _fresh_ids(wanted: list[int | None]) -> list[int]:
+    """Keep each wanted id the first time it appears; number the rest above all of them.
+    The same rule as the COCO exporter (formats/coco_write.py), so a run exported as COCO
+    results refers to the ids of the project's exported COCO labels."""
+    used = {w for w in wanted if w is not None}
+    nxt = max(used | {0}) + 1
+    seen: set[int] = set()
+    out = []
+    for w in wanted:
+        if w is None or w in seen:
+            w = nxt
+            nxt += 1
+        seen.add(w)
+        out.append(int(w))
+    return out
 
 
-def coco_category_id(cls: ClassInfo) -> int:
-    """The COCO category id BoxFix writes for a class: the id it came with from COCO, else
-    index + 1 (COCO ids conventionally start at 1, and some tools reject 0)."""
-    return cls.source_id if cls.source_id is not None else cls.idx + 1
+def coco_image_ids(images: list[ImageInfo]) -> dict[int, int]:
+    """Project image id -> COCO image id: the id the image came with from COCO, else the next
+    free id in project order (for a project not from COCO: 1, 2, 3, ... in import order)."""
+    images = sorted(images, key=lambda im: im.id)
+    return dict(zip([im.id for im in images], _fresh_ids([im.source_id for im in images])))
+
+
+def coco_category_ids(classes: list[ClassInfo]) -> dict[int, int]:
+    """Project class index -> COCO category id: the id it came with from COCO, else (a
+    project that never had COCO ids) index + 1, else the next free id."""
+    classes = sorted(classes, key=lambda c: c.idx)
+    any_source = any(c.source_id is not None for c in classes)
+    wanted = [c.source_id if any_source else c.idx + 1 for c in classes]
+    return dict(zip([c.idx for c in classes], _fresh_ids(wanted)))
 
 
 def normalize_path(path: str) -> str:
@@ -45,12 +66,14 @@ class ProjectIndex:
     def __post_init__(self) -> None:
         self.by_path = {im.path: im for im in self.images}
         self.by_id = {im.id: im for im in self.images}
-        self.by_coco_id = {coco_image_id(im): im for im in self.images}
+        self.coco_image_of = coco_image_ids(self.images)
+        self.coco_category_of = coco_category_ids(self.classes)
+        self.by_coco_id = {self.coco_image_of[im.id]: im for im in self.images}
         self.from_coco_images = any(im.source_id is not None for im in self.images)
         self.from_coco_classes = any(c.source_id is not None for c in self.classes)
         self.class_by_idx = {c.idx: c for c in self.classes}
         self.class_by_name = {c.name: c for c in self.classes}
-        self.class_by_coco_id = {coco_category_id(c): c for c in self.classes}
+        self.class_by_coco_id = {self.coco_category_of[c.idx]: c for c in self.classes}
 
     @classmethod
     def from_store(cls, store) -> "ProjectIndex":

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..model import Problem
-from .project_index import ProjectIndex, coco_category_id, coco_image_id
+from .project_index import ProjectIndex
 
 
 @dataclass
@@ -50,27 +50,54 @@ def _groups(arrays: dict) -> dict[int, slice]:
     return {int(u): slice(int(s), int(e)) for u, s, e in zip(uniq, starts, ends)}
 
 
-def write_coco_results(store, run_id: int, out: str | Path) -> ExportReport:
+def write_coco_results(store, run_id: int, out: str | Path, annotations: str | Path | None = None) -> ExportReport:
+    """COCO results with the ids of the project's COCO export (project_index.coco_image_ids),
+    or, given a COCO annotations file, with its ids: images by file_name, categories by name."""
     index = ProjectIndex.from_store(store)
     arrays = store.prediction_arrays(run_id)
-    cat_of = {c.idx: coco_category_id(c) for c in index.classes}
-    unmapped = int(np.count_nonzero(arrays["cls"] < 0))
+    problems: list[Problem] = []
+    image_of, cat_of = index.coco_image_of, index.coco_category_of
+    if annotations is not None:
+        image_of, cat_of = _ids_from_annotations(index, annotations, problems)
+    skipped = {"class": 0, "image": 0, "category": 0}
     entries = []
     groups = _groups(arrays)
     for image_id, sl in groups.items():
-        coco_id = coco_image_id(index.by_id[image_id])
+        coco_id = image_of.get(image_id)
         for (x0, y0, x1, y1), c, s in zip(arrays["boxes"][sl].tolist(), arrays["cls"][sl].tolist(),
                                           arrays["conf"][sl].tolist()):
-            if c < 0:
+            why = "class" if c < 0 else "image" if coco_id is None else "category" if c not in cat_of else None
+            if why:
+                skipped[why] += 1
                 continue
             entries.append(json.dumps({"image_id": coco_id, "category_id": cat_of[c],
                                        "bbox": [x0, y0, x1 - x0, y1 - y0], "score": s}))
     _atomic_write(Path(out), _list_lines(entries))
-    problems = []
-    if unmapped:
-        problems.append(Problem(str(out), f"{unmapped} prediction(s) have no project class, so no COCO category",
-                                "not written to the COCO results (boxfix-json keeps them)"))
+    reasons = {"class": "have no project class, so no COCO category",
+               "image": f"are on images the annotations file {annotations} does not list",
+               "category": f"have a class the annotations file {annotations} has no category for"}
+    for why, n in skipped.items():
+        if n:
+            problems.append(Problem(str(out), f"{n} prediction(s) {reasons[why]}",
+                                    "not written to the COCO results (boxfix-json keeps them)"))
     return ExportReport(str(out), "coco-results", len(groups), len(entries), problems)
+
+
+def _ids_from_annotations(index: ProjectIndex, annotations, problems: list[Problem]):
+    from .coco_results import load_annotations
+
+    files, cats = load_annotations(annotations)
+    image_of = {}
+    for coco_id, file_name in sorted(files.items()):
+        image, _how = index.find_image(file_name)
+        if image is not None and image.id not in image_of:
+            image_of[image.id] = coco_id
+    by_name = {name: cid for cid, name in sorted(cats.items(), reverse=True)}  # lowest id wins a tie
+    cat_of = {c.idx: by_name[c.name] for c in index.classes if c.name in by_name}
+    if not image_of:
+        problems.append(Problem(str(annotations), "no image of the annotations file matches a project image",
+                                "nothing can be written"))
+    return image_of, cat_of
 
 
 def _list_lines(entries: list[str]):
@@ -111,4 +138,10 @@ def write_boxfix_jsonl(store, run_id: int, out: str | Path) -> ExportReport:
     return ExportReport(str(out), "boxfix-json", len(done), n_boxes)
 
 
-WRITERS = {"coco-results": write_coco_results, "boxfix-json": write_boxfix_jsonl}
+def write_boxfix(store, run_id, out, annotations=None) -> ExportReport:
+    if annotations is not None:
+        raise ValueError("annotations apply to COCO results only")
+    return write_boxfix_jsonl(store, run_id, out)
+
+
+WRITERS = {"coco-results": write_coco_results, "boxfix-json": write_boxfix}
