@@ -191,15 +191,20 @@ def build_report(store) -> Report:
         return c.name if c else f"class {idx} (removed)"
 
     every_class = sorted(set(classes) | set(orig["cls"].tolist()) | set(cur["cls"].tolist()))
-    per_class = []
-    for idx in every_class:
-        per_class.append(ClassFigures(
-            idx=idx, name=name(idx), color=classes[idx].color if idx in classes else "#808080",
-            original=int((orig["cls"] == idx).sum()), current=int((cur["cls"] == idx).sum()),
-            added=int((added & (cur["cls"] == idx)).sum()), deleted=int((deleted & (orig["cls"] == idx)).sum()),
-            moved=int((moved & (cur["cls"] == idx)).sum()),
-            relabelled_from=int((relabel & (orig_cls_of_cur == idx)).sum()),
-            relabelled_to=int((relabel & (cur["cls"] == idx)).sum())))
+    size = (max(every_class) + 1) if every_class else 0
+
+    def per(cls: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        # Counts per class index in one pass (bincount), not one comparison per class.
+        return np.bincount(cls if mask is None else cls[mask], minlength=size)
+
+    n_orig, n_cur = per(orig["cls"]), per(cur["cls"])
+    n_add, n_del, n_mov = per(cur["cls"], added), per(orig["cls"], deleted), per(cur["cls"], moved)
+    n_from, n_to = per(orig_cls_of_cur, relabel), per(cur["cls"], relabel)
+    per_class = [ClassFigures(idx=i, name=name(i), color=classes[i].color if i in classes else "#808080",
+                              original=int(n_orig[i]), current=int(n_cur[i]), added=int(n_add[i]),
+                              deleted=int(n_del[i]), moved=int(n_mov[i]), relabelled_from=int(n_from[i]),
+                              relabelled_to=int(n_to[i]))
+                 for i in every_class]
     relabels: dict[str, int] = {}
     if relabel.any():
         pairs, counts = np.unique(np.stack([orig_cls_of_cur[relabel], cur["cls"][relabel]], 1), axis=0,
@@ -217,7 +222,7 @@ def build_report(store) -> Report:
     n_images = store.image_count()
     status = {"reviewed": 0, "skipped": 0, "unreviewed": 0}
     status.update(store.status_counts())
-    reviewed_ids = {im.id for im in store.images() if im.status.value == "reviewed"} if changes else set()
+    reviewed_ids = queries.reviewed_image_ids(store) if changes else set()
 
     times, kinds = queries.history_times(store)
     edits_by_kind: dict[str, int] = {}

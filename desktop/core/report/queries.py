@@ -12,14 +12,26 @@ from sqlalchemy import func, select
 from .. import schema as S
 
 
+def _matrix(conn, q, ncols: int) -> np.ndarray:
+    """A select's rows as a float matrix, read through the DBAPI cursor as plain tuples.
+    numpy probing SQLAlchemy Row objects for array attributes costs ~10 us per row (a minute
+    at 1,000,000 boxes), and building Rows at all doubles the time of the fetch itself."""
+    sql = str(q.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        rows = cur.execute(sql).fetchall()
+    finally:
+        cur.close()
+    return np.array(rows, dtype=np.float64).reshape(-1, ncols)
+
+
 def current_label_columns(store) -> dict[str, np.ndarray]:
     """Every current label: id, image_id, cls, original_id (-1 for added boxes), boxes (N,4)."""
     t = S.labels
     q = select(t.c.id, t.c.image_id, t.c.cls, func.coalesce(t.c.original_id, -1),
                t.c.x0, t.c.y0, t.c.x1, t.c.y1).order_by(t.c.id)
     with store.engine.connect() as conn:
-        rows = conn.execute(q).all()
-    arr = np.array(rows, dtype=np.float64).reshape(-1, 8)
+        arr = _matrix(conn, q, 8)
     return {"id": arr[:, 0].astype(np.int64), "image_id": arr[:, 1].astype(np.int64),
             "cls": arr[:, 2].astype(np.int64), "original_id": arr[:, 3].astype(np.int64),
             "boxes": arr[:, 4:8].copy()}
@@ -30,8 +42,7 @@ def original_label_columns(store) -> dict[str, np.ndarray]:
     t = S.original_labels
     q = select(t.c.id, t.c.image_id, t.c.cls, t.c.x0, t.c.y0, t.c.x1, t.c.y1).order_by(t.c.id)
     with store.engine.connect() as conn:
-        rows = conn.execute(q).all()
-    arr = np.array(rows, dtype=np.float64).reshape(-1, 7)
+        arr = _matrix(conn, q, 7)
     return {"id": arr[:, 0].astype(np.int64), "image_id": arr[:, 1].astype(np.int64),
             "cls": arr[:, 2].astype(np.int64), "boxes": arr[:, 3:7].copy()}
 
@@ -72,3 +83,8 @@ def history_rows(store, batch: int = 5000):
 def image_paths(store) -> dict[int, str]:
     with store.engine.connect() as conn:
         return {r.id: r.path for r in conn.execute(select(S.images.c.id, S.images.c.path))}
+
+
+def reviewed_image_ids(store) -> set[int]:
+    with store.engine.connect() as conn:
+        return set(conn.execute(select(S.images.c.id).where(S.images.c.status == "reviewed")).scalars())
