@@ -120,6 +120,8 @@ def test_per_class_counts(project):
     assert (dog.name, dog.original, dog.current, dog.added, dog.deleted, dog.moved,
             dog.relabelled_from, dog.relabelled_to) == ("dog", 6, 7, 1, 1, 0, 0, 1)
     assert cat.current == project.class_counts()[CAT] and dog.current == project.class_counts()[DOG]
+    for c in r.per_class:  # the identity docs/report.md states
+        assert c.original + c.added - c.deleted - c.relabelled_from + c.relabelled_to == c.current
 
 
 def test_issues_review_and_time(project):
