@@ -263,4 +263,7 @@ def _short(exc: BaseException) -> str:
 
 def read_model_classes(model_path: str | os.PathLike, device: str = "cpu") -> list[str]:
     """Class names of a model, loading it on the CPU (raises DetectorError when broken)."""
-    return UltralyticsDetector(model_path, DetectParams(imgsz=64), device=device).model_classes
+    # A .pt checkpoint is validated by loading it and carries its names; exported formats
+    # only reveal them (and whether they run at all) once a predictor is set up.
+    warmup = Path(model_path).suffix.lower() != ".pt"
+    return UltralyticsDetector(model_path, DetectParams(imgsz=64), device=device, warmup=warmup).model_classes
