@@ -33,7 +33,8 @@ def files_of(path: Path) -> tuple[Path, list[Path]]:
         raise PredictionFormatError(f"{path}: no such file or folder")
     base = path / "labels" if (path / "labels").is_dir() else path
     files = sorted(p for p in base.rglob("*.txt") if p.is_file())
-    if not files:
+    if not files and base == path:
+        # An Ultralytics run folder whose labels/ is empty is fine: the model found nothing.
         raise PredictionFormatError(f"{path}: no .txt prediction files in this folder")
     return base, files
 
