@@ -89,6 +89,16 @@ def sanitize_boxes(boxes: np.ndarray, conf: np.ndarray, width: int, height: int,
     keep = np.ones(n, dtype=bool)
     if n == 0:
         return keep
+    if width > 0 and height > 0:
+        # Fast path, the common case: every row valid and inside the image (within tolerance).
+        x0, y0, x1, y1 = boxes.T
+        ok = ((x1 > x0) & (y1 > y0) & (x0 >= -EDGE_TOLERANCE) & (y0 >= -EDGE_TOLERANCE)
+              & (x1 <= width + EDGE_TOLERANCE) & (y1 <= height + EDGE_TOLERANCE) & (conf >= 0) & (conf <= 1))
+        if ok.all():  # NaN compares False, so a NaN row never takes this path
+            if x0.min() < 0 or y0.min() < 0 or x1.max() > width or y1.max() > height:
+                np.clip(boxes[:, 0::2], 0, width, out=boxes[:, 0::2])
+                np.clip(boxes[:, 1::2], 0, height, out=boxes[:, 1::2])
+            return keep
     finite = np.isfinite(boxes).all(axis=1) & np.isfinite(conf)
     bad_order = finite & ((boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1]))
     for i in np.flatnonzero(~finite):
