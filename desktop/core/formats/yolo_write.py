@@ -25,6 +25,7 @@ from .export import (ExportOptions, ExportResult, ImagePlacer, image_tail, insid
                      unique_names)
 
 SPLITS = ("train", "val", "test")
+CLIP_TOL = 1e-5
 
 
 def yaml_str(s: str) -> str:
@@ -93,9 +94,15 @@ def _label_text(cls: np.ndarray, boxes: np.ndarray, w: int, h: int) -> tuple[str
     y0 = np.minimum(boxes[:, 1], boxes[:, 3])
     y1 = np.maximum(boxes[:, 1], boxes[:, 3])
     flipped = int(((boxes[:, 0] > boxes[:, 2]) | (boxes[:, 1] > boxes[:, 3])).sum())
-    cx0, cx1 = np.clip(x0, 0, w), np.clip(x1, 0, w)
-    cy0, cy1 = np.clip(y0, 0, h), np.clip(y1, 0, h)
-    clipped = int(((cx0 != x0) | (cx1 != x1) | (cy0 != y0) | (cy1 != y1)).sum())
+    # Rounding in a 6-decimal YOLO source (x1 = 480.00024 px) is not "outside": only boxes
+    # beyond the edge by more than 1e-5 of the image size are clipped (and reported).
+    tx, ty = CLIP_TOL * w, CLIP_TOL * h
+    out = (x0 < -tx) | (y0 < -ty) | (x1 > w + tx) | (y1 > h + ty)
+    clipped = int(out.sum())
+    if clipped:
+        x0, x1 = np.where(out, np.clip(x0, 0, w), x0), np.where(out, np.clip(x1, 0, w), x1)
+        y0, y1 = np.where(out, np.clip(y0, 0, h), y0), np.where(out, np.clip(y1, 0, h), y1)
+    cx0, cx1, cy0, cy1 = x0, x1, y0, y1
     norm = np.column_stack([(cx0 + cx1) / 2 / w, (cy0 + cy1) / 2 / h, (cx1 - cx0) / w, (cy1 - cy0) / h])
     lines = [f"{c} {a:.10g} {b:.10g} {d:.10g} {e:.10g}\n" for c, (a, b, d, e) in zip(cls.tolist(), norm.tolist())]
     return "".join(lines), clipped, flipped
