@@ -11,6 +11,7 @@ import os
 import shutil
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -188,8 +189,12 @@ class Store:
     def _engine(path: Path, readonly: bool) -> Engine:
         if readonly:
             uri = f"file:{path.resolve()}?mode=ro"
-            if not os.access(path.parent, os.W_OK):
-                uri += "&immutable=1"  # no -shm can be made in a read-only folder
+            wal = Path(f"{path}-wal")
+            if not os.access(path.parent, os.W_OK) and not (wal.is_file() and wal.stat().st_size > 0):
+                # No -shm can be made in a read-only folder, so SQLite needs immutable=1 there;
+                # but immutable ignores the -wal, and a writer that crashed leaves its last
+                # commits in it. With a -wal (and its -shm) present, plain mode=ro reads them.
+                uri += "&immutable=1"
             creator = lambda: sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)  # noqa: E731
             engine = create_engine("sqlite://", creator=creator)
         else:
@@ -233,10 +238,26 @@ class Store:
     def __exit__(self, *exc):
         self.close()
 
+    @contextmanager
     def _write(self):
+        """One write transaction. SQLite's terse failures become one clear sentence; the
+        transaction is rolled back, so everything committed before stays as it was."""
         if self.readonly:
             raise ProjectError(f"{self.path} is open read-only; changes cannot be saved")
-        return self.engine.begin()
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except (OperationalError, sqlite3.OperationalError) as exc:
+            raise self._write_error(exc) from None
+
+    def _write_error(self, exc: Exception) -> Exception:
+        text = str(getattr(exc, "orig", exc))
+        if "disk is full" in text:
+            return ProjectError(f"{self.path}: the disk is full, so this change was not saved (everything saved "
+                                "before is kept); free some space and try again")
+        if "readonly database" in text:
+            return ProjectError(f"{self.path} cannot be written (read-only file or folder); changes cannot be saved")
+        return exc
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -628,10 +649,19 @@ class Store:
             image_ids.append(int(image_id))
             done_rows.append((run_id, int(image_id), error))
             boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-            for i in range(len(boxes)):
-                c = cls[i]
-                c = None if c is None or int(c) < 0 else int(c)
-                pred_rows.append((run_id, int(image_id), *map(float, boxes[i]), c, float(conf[i]), int(model_cls[i])))
+            n = len(boxes)
+            if not n:
+                continue
+            # Column-wise conversion (numpy .tolist()), not per-box Python: a million
+            # predictions is a hot path for imported runs.
+            cls_arr = np.array([-1 if c is None else int(c) for c in cls], dtype=np.int64) if not isinstance(
+                cls, np.ndarray) else np.asarray(cls, dtype=np.int64)
+            cls_list = [None if c < 0 else c for c in cls_arr.tolist()]
+            conf_list = np.asarray(conf, dtype=np.float64).tolist()
+            mcls_list = np.asarray(model_cls, dtype=np.int64).tolist()
+            b = boxes.tolist()
+            img = int(image_id)
+            pred_rows.extend((run_id, img, *b[i], cls_list[i], conf_list[i], mcls_list[i]) for i in range(n))
         with self._write() as conn:
             ids = ",".join(map(str, image_ids))
             if ids:
@@ -642,6 +672,14 @@ class Store:
                                      "VALUES (?,?,?,?,?,?,?,?,?)", pred_rows)
             conn.exec_driver_sql("INSERT INTO run_images (run_id, image_id, error) VALUES (?,?,?)", done_rows)
         return len(pred_rows)
+
+    def update_run_classes(self, run_id: int, model_classes: Sequence[str], class_map: dict) -> None:
+        """Set a run's model classes and class map after the fact (an imported predictions
+        file only knows its classes once it has been read)."""
+        with self._write() as conn:
+            conn.execute(update(S.runs).where(S.runs.c.id == run_id).values(
+                model_classes=json.dumps(list(model_classes)),
+                class_map=json.dumps({str(k): v for k, v in class_map.items()}, sort_keys=True)))
 
     def predictions(self, run_id: int, image_id: int, min_conf: float = 0.0) -> list[Prediction]:
         with self.engine.connect() as conn:
