@@ -30,7 +30,7 @@ def register(sub) -> None:
     p.add_argument("--imgsz", type=int, default=640, help="inference image size (default 640)")
     p.add_argument("--max-det", type=int, default=300, help="most detections per image (default 300)")
     p.add_argument("--device", default="auto", help="auto (cuda, else mps, else cpu), cpu, cuda, cuda:N or mps")
-    p.add_argument("--batch", type=int, default=None, help="images per model call (default 16 on GPU, 4 on CPU)")
+    p.add_argument("--batch", type=int, default=None, help="images per model call (default 16 on a GPU, 2 on the CPU)")
     p.add_argument("--map", action="append", default=[], metavar="MODEL=PROJECT",
                    help="map a model class (name or index) to a project class (name or index), or to nothing "
                    "with MODEL=; repeatable. Classes are otherwise matched by name.")
@@ -69,14 +69,20 @@ class _StopOnInterrupt:
         signal.signal(signal.SIGINT, self._old)
 
 
+def _all_cores_detector(request):
+    """No window to keep responsive here: use every CPU core."""
+    from desktop.detect.detector import UltralyticsDetector
+
+    return UltralyticsDetector(request.model_path, request.params, device=request.device, reserve_core=False)
+
+
 def run(args) -> int:
-    from desktop.detect.detector import DetectorError, DetectParams, resolve_device
+    from desktop.detect.detector import DetectorError, DetectParams, default_batch, resolve_device
     from desktop.detect.jobs import prepare_request, run_detection
 
     try:
         device = resolve_device(args.device)
-        # Batches help a GPU a lot; on a CPU small ones keep the first results coming quickly.
-        batch = args.batch or (4 if device == "cpu" else 16)
+        batch = args.batch or default_batch(device)
         params = DetectParams(conf=args.conf, iou=args.iou, imgsz=args.imgsz, max_det=args.max_det, batch=batch)
     except (ValueError, DetectorError) as exc:
         raise UserError(str(exc)) from None
@@ -91,7 +97,8 @@ def run(args) -> int:
         last = None
         with _StopOnInterrupt() as stop, progress(len(request.image_ids), "predicting", enabled=not args.json) as bar:
             try:
-                for ev in run_detection(store, request, should_stop=lambda: stop.requested):
+                for ev in run_detection(store, request, should_stop=lambda: stop.requested,
+                                        detector_factory=_all_cores_detector):
                     if last is None:
                         bar.update(ev.cache_hits)
                     bar.update(len(ev.results))

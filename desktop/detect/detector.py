@@ -92,6 +92,7 @@ class Detector(Protocol):
 
 # ---------------------------------------------------------------------------- helpers
 _HASH_CACHE: dict[tuple, str] = {}
+_TORCH_DEFAULT_THREADS: int | None = None  # torch's own choice, before BoxFix changed it
 
 
 def model_hash(path: str | os.PathLike) -> str:
@@ -153,6 +154,12 @@ def resolve_device(device: str = "auto") -> str:
     raise DetectorError(f"unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)")
 
 
+def default_batch(device: str) -> int:
+    """Images per model call: batches pay off on a GPU; on a CPU they barely help and a small
+    one lets the on-screen image jump the queue sooner."""
+    return 2 if device == "cpu" else 16
+
+
 def load_image_bgr(path: str | os.PathLike) -> np.ndarray:
     """Decode with PIL in the EXIF-rotated frame; return HxWx3 uint8 BGR (contiguous).
     Grayscale, palette, RGBA (alpha dropped, not composited: the detector should see the
@@ -206,6 +213,9 @@ class UltralyticsDetector:
     params: DetectParams = field(default_factory=DetectParams)
     device: str = "auto"
     warmup: bool = True
+    # The window's worker leaves one CPU core for the event loop; the command line (no
+    # window) takes them all.
+    reserve_core: bool = True
 
     def __post_init__(self):
         self.path = check_model_path(self.model_path)
@@ -217,8 +227,11 @@ class UltralyticsDetector:
         from ultralytics import YOLO
 
         if self.device == "cpu":
-            # Leave one core for the window's event loop.
-            torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+            global _TORCH_DEFAULT_THREADS
+            if _TORCH_DEFAULT_THREADS is None:
+                _TORCH_DEFAULT_THREADS = torch.get_num_threads()
+            cores = os.cpu_count() or 2
+            torch.set_num_threads(max(1, cores - 1) if self.reserve_core else _TORCH_DEFAULT_THREADS)
         try:
             self._model = YOLO(str(self.path), task="detect")
         except Exception as exc:  # noqa: BLE001 - any load failure is the file's fault

@@ -88,6 +88,8 @@ class ImageQueue:
     def __init__(self, image_ids: Sequence[int]):
         self._lock = threading.Lock()
         self._order: list[int] = list(dict.fromkeys(int(i) for i in image_ids))
+        self._priority: list[int] = []
+        self.version = 0  # bumped by prioritize(): a batch taken earlier may now be the wrong one
 
     def __len__(self) -> int:
         with self._lock:
@@ -95,12 +97,20 @@ class ImageQueue:
 
     def prioritize(self, image_ids: Sequence[int]) -> None:
         with self._lock:
-            pending = set(self._order)
-            front = [i for i in dict.fromkeys(int(i) for i in image_ids) if i in pending]
-            if not front:
+            wanted = list(dict.fromkeys(int(i) for i in image_ids))
+            if wanted == self._priority:
                 return
-            chosen = set(front)
-            self._order = front + [i for i in self._order if i not in chosen]
+            # Kept whole (not only the pending ids): an id taken ahead and given back by
+            # requeue() then still lands in its place.
+            self._priority = wanted
+            self.version += 1
+            self._reorder()
+
+    def _reorder(self) -> None:
+        pending = set(self._order)
+        front = [i for i in self._priority if i in pending]
+        chosen = set(front)
+        self._order = front + [i for i in self._order if i not in chosen]
 
     def take(self, n: int) -> list[int]:
         with self._lock:
@@ -113,10 +123,11 @@ class ImageQueue:
             self._order = [i for i in self._order if i not in gone]
 
     def requeue(self, image_ids: Sequence[int]) -> None:
-        """Put taken-but-not-done ids back at the front."""
+        """Put taken-but-not-done ids back: after the prioritized ids, before the rest."""
         with self._lock:
             back = [int(i) for i in image_ids if int(i) not in set(self._order)]
             self._order = back + self._order
+            self._reorder()
 
     def snapshot(self) -> list[int]:
         with self._lock:
@@ -130,8 +141,11 @@ def prepare_request(store, model_path, params: DetectParams | None = None, devic
     """Check the model, hash it, map its classes, and create or reuse the run (made active).
     Raises DetectorError (one clear sentence) for a missing/broken model or a bad remap.
     A model already seen in this project (same sha256) is not loaded again here."""
-    params = params or DetectParams()
     path = check_model_path(model_path)
+    if params is None:
+        from .detector import default_batch, resolve_device
+
+        params = DetectParams(batch=default_batch(resolve_device(device)))
     digest = model_hash(path)
     known = [r for r in store.runs() if r.model_hash == digest and r.model_classes]
     model_classes = list(known[-1].model_classes) if known else read_model_classes(path)
@@ -213,9 +227,10 @@ def run_detection(store, request: DetectionRequest, should_stop: Callable[[], bo
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="boxfix-decode")
 
     def submit():
+        version = queue.version
         ids = queue.take(batch)
-        return (ids, pool.submit(_load_batch, [paths.get(i, f"<image {i} not in project>") for i in ids])) \
-            if ids else None
+        return (ids, pool.submit(_load_batch, [paths.get(i, f"<image {i} not in project>") for i in ids]),
+                version) if ids else None
 
     t0 = time.perf_counter()
     predicted = 0
@@ -228,7 +243,14 @@ def run_detection(store, request: DetectionRequest, should_stop: Callable[[], bo
                 yield DetectionEvent(run_id, "cancelled", progress(predicted / max(time.perf_counter() - t0, 1e-9)),
                                      cache_hits=cache_hits, predictions=stored)
                 return
-            ids, fut = nxt
+            ids, fut, version = nxt
+            if version != queue.version:
+                # The user navigated after this batch was taken ahead: give it back and take
+                # the images now wanted first (a wasted decode is cheap next to the model).
+                fut.cancel()
+                queue.requeue(ids)
+                nxt = submit()
+                continue
             images = fut.result()
             nxt = submit()  # decode the next batch while the model works on this one
             rows, results = _predict_batch(detector, ids, images, class_map)

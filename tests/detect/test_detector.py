@@ -240,3 +240,18 @@ def test_detect_modules_import_neither_torch_nor_widgets():
             "'PySide6.QtGui') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_image_queue_priority_and_requeue():
+    from desktop.detect.jobs import ImageQueue
+
+    q = ImageQueue([1, 2, 3, 4, 5, 6])
+    q.prioritize([5, 3])
+    v = q.version
+    assert q.take(2) == [5, 3]
+    q.prioritize([3, 6])  # the user moved while 5 and 3 were being decoded ahead
+    assert q.version != v
+    q.requeue([5, 3])
+    assert q.snapshot() == [3, 6, 5, 1, 2, 4]
+    q.discard([6, 1])
+    assert q.take(10) == [3, 5, 2, 4] and len(q) == 0
