@@ -308,7 +308,7 @@ class MainWindow(QMainWindow):
                                      f"{getattr(result, 'labels', '?')} labels to {out}", 10000)
 
     # ================================================================ model
-    def load_model_dialog(self, path: str | None = None) -> bool:
+    def load_model_dialog(self, path: str | None = None, class_map_override: dict | None = None) -> bool:
         if self.session is None or self.services.prepare_request is None:
             QMessageBox.information(self, "BoxFix", "Open a project first.")
             return False
@@ -318,11 +318,23 @@ class MainWindow(QMainWindow):
                 return False
         store = self.session.store
         try:
-            self.request = self.services.prepare_request(store, path)
+            self.request = self.services.prepare_request(store, path, class_map_override=class_map_override)
+            info = store.run_info(self.request.run_id)
+            n_project = len(store.classes())
+            if class_map_override is None and info.model_classes and len(info.model_classes) <= n_project \
+                    and all(v is None for v in info.class_map.values()) and not self.property("quiet_dialogs"):
+                # No model class name matches a project class (e.g. a model trained with names
+                # "0", "1", "2"): offer the by-index mapping rather than a run that flags nothing.
+                answer = QMessageBox.question(
+                    self, "Model classes", f"The model's classes ({', '.join(info.model_classes)}) match no "
+                    "project class by name. Map them by index (model class i = project class i)?")
+                if answer == QMessageBox.StandardButton.Yes:
+                    override = {i: i for i in range(len(info.model_classes))}
+                    self.request = self.services.prepare_request(store, path, class_map_override=override)
+                    info = store.run_info(self.request.run_id)
         except self.services.errors as exc:
             QMessageBox.critical(self, "BoxFix", str(exc))
             return False
-        info = store.run_info(self.request.run_id)
         names = {c.idx: c.name for c in store.classes()}
         lines = [f"{i}: {n}  →  {names.get(info.class_map.get(i), '(not in the project)')}"
                  for i, n in enumerate(info.model_classes)]
