@@ -139,6 +139,7 @@ class Session(QObject):
         self.queue_filter: dict = {}
         self.content: ImageContent | None = None
         self.runner = None
+        self._root = None
         self._rescore_pending: set[int] = set()
         self._rescore_timer = QTimer(self)
         self._rescore_timer.setSingleShot(True)
@@ -193,6 +194,12 @@ class Session(QObject):
                                     {c.idx: class_color(c.idx, c.color) for c in self._classes}, {c.idx: c.name for c in self._classes})
         if self.selection and self._find(self.selection) is None:
             self.selection = None
+
+    def image_file(self, img: ImageInfo):
+        # The dataset root is read once per session: Store.image_path queries it each call.
+        if self._root is None:
+            self._root = self.store.dataset_root
+        return self._root / img.path
 
     def classes(self):
         return list(self._classes)

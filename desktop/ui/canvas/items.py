@@ -93,8 +93,9 @@ class BoxOverlay(QGraphicsItem):
                 p.setPen(pen)
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(r)
-                name = c.class_names.get(pr.cls, "?") if pr.cls is not None else "?"
-                self._tag(p, r, f"{name} {pr.conf:.2f}", col, below=True, faint=matched)
+                if self._tag_fits(r) or pr.id == focus_pred:
+                    name = c.class_names.get(pr.cls, "?") if pr.cls is not None else "?"
+                    self._tag(p, r, f"{name} {pr.conf:.2f}", col, below=True, faint=matched)
                 if pr.id == focus_pred:
                     halos.append(r)
                 if sel is not None and sel.kind == "pred" and sel.id == pr.id:
@@ -107,8 +108,9 @@ class BoxOverlay(QGraphicsItem):
                 p.setPen(QPen(col, 2))
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(r)
-                name = c.class_names.get(lab.cls, f"class {lab.cls}")
-                self._tag(p, r, ("\u2713 " if lab.id in c.matches else "") + name, col)
+                if self._tag_fits(r) or lab.id in focus_labels:
+                    name = c.class_names.get(lab.cls, f"class {lab.cls}")
+                    self._tag(p, r, ("\u2713 " if lab.id in c.matches else "") + name, col)
                 if lab.id in focus_labels:
                     halos.append(r)
                 if sel is not None and sel.kind == "label" and sel.id == lab.id:
@@ -120,6 +122,12 @@ class BoxOverlay(QGraphicsItem):
         if issue is not None and halos:
             self._badge(p, halos[0], f"{issue.kind.value.upper()}  {issue.score:.2f}")
         p.restore()
+
+    @staticmethod
+    def _tag_fits(r: QRectF) -> bool:
+        # Tags on boxes smaller than a tag on screen hide the image (375 nuclei at fit zoom)
+        # and cost most of the frame; zooming in brings them back, the inspector names any box.
+        return r.width() >= 40 and r.height() >= 16
 
     def _tag(self, p: QPainter, r: QRectF, text: str, col: QColor, below: bool = False, faint: bool = False) -> None:
         w = self._fm.horizontalAdvance(text) + 6

@@ -72,7 +72,7 @@ class CanvasView(QGraphicsView):
         if img is None:
             return
         self.image_id = image_id
-        path = str(self.session.store.image_path(img))
+        path = str(self.session.image_file(img))
         pm = self.loader.request(image_id, path)
         same_size = self.sceneRect() == QRectF(0, 0, img.width, img.height)
         self.scene().setSceneRect(QRectF(0, 0, img.width, img.height))
@@ -89,7 +89,7 @@ class CanvasView(QGraphicsView):
         s = self.session
         for nid in s.neighbour_ids():
             info = s.images[s._pos[nid]]
-            self.loader.request(nid, str(s.store.image_path(info)), prefetch=True)
+            self.loader.request(nid, str(s.image_file(info)), prefetch=True)
 
     def _pixmap_arrived(self, image_id: int, pm: QPixmap) -> None:
         if image_id == self.image_id:
