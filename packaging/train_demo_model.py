@@ -100,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         data=str(train_root / "data.yaml"), epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
         device="cpu", workers=0, seed=args.seed, deterministic=True, plots=False, pretrained=False,
         amp=False, cache=False, project=str(work / "runs"), name="train", exist_ok=True, verbose=False,
-        patience=0, close_mosaic=max(1, args.epochs // 5), val=True,
+        patience=0, close_mosaic=max(1, args.epochs // 5),
+        # nbs = batch: one optimizer step per batch. The default (64) accumulates 4 batches
+        # of 16, leaving a short CPU schedule with too few steps to learn from scratch.
+        nbs=args.batch,
+        val=False,  # the held-out evaluation below is the one that counts; saves CPU
     )
     model = YOLO(args.model_yaml)
     t1 = time.time()

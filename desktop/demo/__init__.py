@@ -11,4 +11,4 @@ CLASS_NAMES: tuple[str, ...] = ("bolt", "nut", "washer")
 
 # Bump when the drawing, planting or manifest format changes: a cached demo whose manifest
 # carries another version is regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2

@@ -201,8 +201,9 @@ def _coin(rng, size: float, base) -> _Sprite:
 
 
 def _rod(rng, size: float, base) -> _Sprite:
-    length = size * rng.uniform(2.0, 3.2)
-    h = 0.4 * size
+    # longer and thinner than a bolt's shaft, and headless
+    length = size * rng.uniform(3.0, 4.5)
+    h = 0.3 * size
     a = rng.uniform(0, 2 * math.pi)
     body = _rot(_rect(-length / 2, length / 2, -h / 2, h / 2), a)
     cv = _Canvas(2 * math.hypot(length / 2, h / 2), base)
@@ -232,14 +233,15 @@ def _hexkey(rng, size: float, base) -> _Sprite:
 
 
 def _part_sprite(rng, cls: int, zoom: float) -> _Sprite:
+    # Colour agrees with the class (nuts brass, washers steel, bolts steel or black) so that a
+    # small model trained in minutes can tell them apart; the coins and rods still share
+    # their colours, and shape has to decide.
     if cls == BOLT:
         base = _steel(rng) if rng.random() < 0.85 else _dark(rng)
         return _bolt(rng, _log_uniform(rng, 22, 42) * zoom, base)
     if cls == NUT:
-        base = _brass(rng) if rng.random() < 0.75 else _steel(rng)
-        return _nut(rng, _log_uniform(rng, 26, 58) * zoom, base)
-    base = _steel(rng) if rng.random() < 0.8 else _brass(rng)
-    return _washer(rng, _log_uniform(rng, 28, 62) * zoom, base)
+        return _nut(rng, _log_uniform(rng, 26, 58) * zoom, _brass(rng))
+    return _washer(rng, _log_uniform(rng, 28, 62) * zoom, _steel(rng))
 
 
 def _distractor_sprite(rng, kind: str, zoom: float) -> _Sprite:
