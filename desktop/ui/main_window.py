@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QToolButton,
     QWidget,
@@ -18,7 +19,9 @@ from PySide6.QtWidgets import (
 from desktop import __version__
 from desktop.ui.actions import cheat_sheet_html, install_actions, load_keymap
 from desktop.ui.canvas.view import CanvasView
-from desktop.ui.session import Services, Session
+from desktop.ui.dashboard_controller import DashboardController
+from desktop.ui.session import Selection, Services, Session
+from desktop.ui.training_controller import TrainingController
 
 try:  # written in parallel by the panels helper; the window degrades to bare docks without them
     from desktop.ui.panels.classes_panel import ClassesPanel
@@ -43,9 +46,10 @@ class _Current:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings, services: Services | None = None, keymap_path=None):
+    def __init__(self, settings: QSettings, services: Services | None = None, keymap_path=None, demo: bool = False):
         super().__init__()
         self.settings = settings
+        self.demo = demo
         self.services = services or Services()
         self.session: Session | None = None
         self.canvas: CanvasView | None = None
@@ -61,6 +65,8 @@ class MainWindow(QMainWindow):
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setCentralWidget(self._placeholder)
         self._build_docks()
+        self.dashboard = DashboardController(self)
+        self.training = TrainingController(self)
         self._build_menus()
         self._build_status()
         self._cheat = QLabel(self)
@@ -130,6 +136,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &recent")
         self._fill_recent()
         m.addAction(qa["export"])
+        self.report_action = m.addAction("&Report…", self.report_dialog)
         m.addSeparator()
         m.addAction(qa["quit"])
         m = mb.addMenu("&Edit")
@@ -147,13 +154,20 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         for dock in self.docks.values():
             m.addAction(dock.toggleViewAction())
+        self.dashboard_action = self.docks["dashboard"].toggleViewAction()
+        self.dashboard_action.setText("&Dashboard")
         m = mb.addMenu("&Model")
         m.addAction(qa["load_model"])
         m.addAction(qa["run_model"])
         m.addAction(qa["cancel_run"])
         m.addAction("Runs...", self.runs_dialog)
+        m.addSeparator()
+        self.crossval_action = m.addAction("&Cross-validate…", self.training.crossval_dialog)
+        self.train_action = m.addAction("&Train final model…", self.training.train_final_dialog)
         m = mb.addMenu("&Help")
         m.addAction(qa["cheat_sheet"])
+        self.demo_progress_action = m.addAction("&Demo progress", self.demo_progress)
+        self.demo_progress_action.setVisible(False)
         m.addAction("About BoxFix", self.about)
 
     def _build_status(self) -> None:
@@ -211,6 +225,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"BoxFix — {store.name}" + (" (read-only)" if store.readonly else ""))
         self._threshold(session.threshold)
         self._remember(str(store.path))
+        self.dashboard.attach(session)
+        self.demo_progress_action.setVisible(self.demo or self._demo_manifest() is not None)
         session.start()
         self.canvas.setFocus()
         if store.readonly:
@@ -231,6 +247,8 @@ class MainWindow(QMainWindow):
     def _close_session(self) -> None:
         if self.session is None:
             return
+        self.training.stop(wait=True)
+        self.dashboard.detach()
         rescued = self.session.close()
         if rescued:
             QMessageBox.warning(self, "BoxFix", f"Some edits could not be written to the project "
@@ -280,12 +298,11 @@ class MainWindow(QMainWindow):
             read = sv.read_dataset(root)
             store = sv.create_store(path, root)
             summary = store.import_dataset(read)
-            if sv.rescore is not None:
-                sv.rescore(store)  # model-free issues (degenerate, duplicate) right away
         except sv.errors as exc:
             QMessageBox.critical(self, "BoxFix", str(exc))
             return
         self.open_store(store)
+        self.session.rescore_all()  # model-free issues (degenerate, duplicate), in the worker
         problems = len(summary.problems)
         self.statusBar().showMessage(f"Imported {summary.images} images, {summary.labels} labels"
                                      + (f"; {problems} problems (see `boxfix report`)" if problems else ""), 10000)
@@ -317,8 +334,12 @@ class MainWindow(QMainWindow):
             if not path:
                 return False
         store = self.session.store
+        prepare = self.services.prepare_request
+        # prepare_request hashes and reads the model file: in the worker, the window keeps painting.
+        call = self.session.bg.call
         try:
-            self.request = self.services.prepare_request(store, path, class_map_override=class_map_override)
+            self.detector_label.setText(f"Model: reading {Path(path).name}…")
+            self.request = call(lambda: prepare(store, path, class_map_override=class_map_override))
             info = store.run_info(self.request.run_id)
             n_project = len(store.classes())
             if class_map_override is None and info.model_classes and len(info.model_classes) <= n_project \
@@ -330,9 +351,10 @@ class MainWindow(QMainWindow):
                     "project class by name. Map them by index (model class i = project class i)?")
                 if answer == QMessageBox.StandardButton.Yes:
                     override = {i: i for i in range(len(info.model_classes))}
-                    self.request = self.services.prepare_request(store, path, class_map_override=override)
+                    self.request = call(lambda: prepare(store, path, class_map_override=override))
                     info = store.run_info(self.request.run_id)
         except self.services.errors as exc:
+            self.detector_label.setText("Model: none")
             QMessageBox.critical(self, "BoxFix", str(exc))
             return False
         names = {c.idx: c.name for c in store.classes()}
@@ -465,6 +487,123 @@ class MainWindow(QMainWindow):
     def _issue(self, issue) -> None:
         if IssueQueuePanel is not None and issue is not None:
             self.queue_panel.select_issue(issue.id)
+
+    # ================================================================ demo, report
+    def start_demo(self, model_path=None, imgsz: int | None = None, conf: float | None = None) -> bool:
+        """`boxfix demo`: run the bundled model (or the one given, e.g. a test's tiny model)
+        over the project at once; predictions stream into the queue. The model is prepared
+        in the worker, so the window is up and painting meanwhile."""
+        sv, s = self.services, self.session
+        if s is None or sv.prepare_request is None or self.runner is None:
+            return False
+        if model_path is None:
+            if sv.demo_model is None:
+                return False
+            model_path, default_imgsz = sv.demo_model()
+            imgsz = imgsz or default_imgsz
+        model_path = Path(model_path)
+        if not model_path.is_file():  # never let Ultralytics see a missing path: it would download
+            self.statusBar().showMessage(f"The demo model is missing ({model_path}): Model > Load one", 15000)
+            return False
+        kw = {}
+        if sv.detect_params is not None:
+            p = {"imgsz": imgsz} if imgsz else {}
+            if conf is not None:
+                p["conf"] = conf
+            kw["params"] = sv.detect_params(**p)
+        store, prepare = s.store, sv.prepare_request
+        self.detector_label.setText(f"Model: reading {model_path.name}…")
+
+        def ready(request):
+            if self.session is not s:
+                return  # the project was closed meanwhile
+            self.request = request
+            self.model_summary = f"{model_path.name} (demo)"
+            s.start_run(request)
+
+        def failed(exc):
+            self.detector_label.setText("Model: none")
+            self.statusBar().showMessage(f"The demo model could not be loaded: {exc}", 15000)
+
+        s.bg.submit(lambda: prepare(store, str(model_path), device="auto", **kw), ready, failed)
+        return True
+
+    def _demo_manifest(self):
+        if self.session is None or self.services.demo_manifest is None:
+            return None
+        return self.services.demo_manifest(self.session.store)
+
+    def demo_progress_text(self) -> str:
+        """Help > Demo progress: the planted mistakes fixed / missed / still open, correct
+        labels changed, and how many the queue's top 10 % finds."""
+        sv = self.services
+        if self.session is None or sv.demo_check is None or self._demo_manifest() is None:
+            return "This project is not the demo project (no demo manifest beside its dataset)."
+        store = self.session.store
+        c = sv.demo_check(store)
+        lines = [f"Planted mistakes: {c['total']}",
+                 f"  fixed: {c['fixed']}", f"  missed (image reviewed, mistake still there): {c['missed']}",
+                 f"  still open: {c['open']}",
+                 f"Correct labels changed: {c['correct_changed']}", f"Labels added wrongly: {c.get('extra_labels', 0)}",
+                 "", "By kind (fixed / total):"]
+        for kind, b in c.get("by_kind", {}).items():
+            if b["total"]:
+                lines.append(f"  {kind}: {b['fixed']} / {b['total']}")
+        if sv.demo_recall is not None:
+            r = sv.demo_recall(store)
+            lines += ["", f"Missing / shifted / wrong-class mistakes in the top 10 % of the queue "
+                      f"({r['budget_images']} images): {r['found']} / {r['mistakes']} ({100 * r['recall']:.0f} %)"]
+        self.demo_progress_numbers = c
+        return "\n".join(lines)
+
+    def demo_progress(self) -> None:
+        text = self.demo_progress_text()
+        box = QMessageBox(QMessageBox.Icon.Information, "Demo progress", text, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("demoProgress")
+        self.demo_box = box
+        box.open()
+
+    def report_dialog(self, path: str | None = None) -> str | None:
+        """File > Report…: the correction report (.html, .md or .json, from the suffix)."""
+        if self.session is None or self.services.write_report is None:
+            QMessageBox.information(self, "BoxFix", "Open a project first.")
+            return None
+        store = self.session.store
+        if path is None:
+            default = str(Path(store.path).with_suffix("")) + "-report.html"
+            path, chosen = QFileDialog.getSaveFileName(
+                self, "Save the correction report", default,
+                "HTML report (*.html);;Markdown (*.md);;JSON (*.json)")
+            if not path:
+                return None
+            if not Path(path).suffix:  # the filter chosen names the format
+                path += {"Markdown (*.md)": ".md", "JSON (*.json)": ".json"}.get(chosen, ".html")
+        try:
+            self.services.write_report(store, path)
+        except (*self.services.errors, OSError, ValueError) as exc:
+            QMessageBox.critical(self, "BoxFix", f"The report could not be written: {exc}")
+            return None
+        folder = Path(path).resolve().parent
+        self.statusBar().showMessage(f"Report written to {path}", 10000)
+        if not self.property("quiet_dialogs"):
+            box = QMessageBox(QMessageBox.Icon.Information, "Report", f"The report is in\n{path}",
+                              QMessageBox.StandardButton.Ok, self)
+            open_btn = box.addButton("Open folder", QMessageBox.ButtonRole.ActionRole)
+            open_btn.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))))
+            box.open()
+        return str(path)
+
+    def jump_to_box(self, image_id: int, label_id: int) -> None:
+        """From the dashboard's pair plot: show that label, selected and centred."""
+        s = self.session
+        if s is None:
+            return
+        s.goto_image(image_id)
+        if s._find(Selection("label", label_id)) is not None:
+            s.select(Selection("label", label_id))
+            box = next((lab.box for lab in s.content.labels if lab.id == label_id), None)
+            if box is not None:
+                s.center_on.emit(box)
 
     # ================================================================ help, overlay, close
     def toggle_cheat_sheet(self) -> None:

@@ -24,6 +24,7 @@ from PySide6.QtGui import QUndoStack
 from desktop.core import edits as E
 from desktop.core.geometry import iou_matrix, move_edge, nudge
 from desktop.core.model import Box, ImageInfo, Issue, IssueKind, IssueStatus, Label, Origin, Prediction, ReviewStatus
+from desktop.ui.background import Background
 from desktop.ui.undo import EditCommand, EditWriter
 
 THRESHOLD_STEP = 0.05
@@ -51,6 +52,16 @@ class Services:
     prepare_request: Callable | None = None  # (store, model_path, ...) -> DetectionRequest
     runner_factory: Callable | None = None  # (store) -> DetectionRunner
     export: Callable | None = None  # (store, dest, fmt) -> ...
+    write_report: Callable | None = None  # (store, path) -> Report (format from the suffix)
+    detect_params: Callable | None = None  # (**kw) -> DetectParams
+    demo_model: Callable | None = None  # () -> (model path, imgsz) of the bundled demo model
+    demo_manifest: Callable | None = None  # (store) -> Path of the demo manifest, or None
+    demo_check: Callable | None = None  # (store) -> check_progress dict
+    demo_recall: Callable | None = None  # (store) -> queue_recall dict
+    train_settings: type | None = None  # detect.crossval.TrainSettings
+    crossval: Callable | None = None  # (store, settings, should_stop) -> Iterator[TrainProgress]
+    train_final: Callable | None = None  # (store, settings, out=None, should_stop=...) -> Iterator[TrainProgress]
+    train_cancelled: tuple = ()  # exception types that mean "the user cancelled training"
     errors: tuple = ()  # exception types whose message is a user-facing sentence
 
 
@@ -114,6 +125,7 @@ class Session(QObject):
     write_problem = Signal(int, str)  # edits waiting to be written, the reason ("" = all saved)
     detector_state = Signal(str)
     detector_progress = Signal(int, int, float, float)  # done, total, images/s, eta s
+    rescored = Signal(str)  # "images" (incremental, while a run streams in) or "full"
 
     def __init__(self, store, services: Services | None = None, parent=None):
         super().__init__(parent)
@@ -145,6 +157,11 @@ class Session(QObject):
         self._rescore_timer.setSingleShot(True)
         self._rescore_timer.setInterval(400)
         self._rescore_timer.timeout.connect(self._rescore_arrived)
+        # Re-scoring a whole project takes seconds on a real dataset: it runs in a worker
+        # (one thread, jobs in order) and its result is applied here, on the GUI thread.
+        self.bg = Background(self)
+        self._full_pending = 0  # full re-scores submitted, not yet applied
+        self._edited_during_bg: set[int] = set()
         self._load_all()
 
     def rescore(self, image_ids=None, run_id=None) -> bool:
@@ -401,7 +418,10 @@ class Session(QObject):
         images |= {(b or a)["image_id"] for b, a in edit.labels}
         images.discard(None)
         if edit.labels:
+            # A few images: milliseconds, done here so the queue is right before the next key.
             self.rescore(image_ids=sorted(images))
+            if self.bg.busy():
+                self._edited_during_bg |= images  # a worker may have read them before the edit
         if edit.classes:
             self._classes = self.store.classes()
             self.classes_changed.emit()
@@ -786,10 +806,60 @@ class Session(QObject):
             self.content_changed.emit()
 
     def _rescore_arrived(self) -> None:
+        """Predictions arrived for some images: re-score only those, in the worker."""
         ids, self._rescore_pending = self._rescore_pending, set()
-        if ids and self.rescore(image_ids=sorted(ids)):
-            self._refresh_issues(ids)
-            self.counts_changed.emit(*self.counts())
+        if not ids or self.services.rescore is None:
+            return
+        fn, store, run_id = self.services.rescore, self.store, self.run_id
+        self.bg.submit(lambda: fn(store, run_id=run_id, image_ids=sorted(ids)),
+                       on_done=lambda _r: self._arrived_rescored(ids, run_id),
+                       on_error=lambda exc: self.message.emit(f"Re-scoring failed: {exc}"))
+
+    def _rescore_edited_again(self) -> set[int]:
+        """Images edited while a worker re-scored from an older snapshot: score them again
+        (synchronously: a few images) once the worker is idle."""
+        if self.bg.busy() or not self._edited_during_bg:
+            return set()
+        ids, self._edited_during_bg = self._edited_during_bg, set()
+        self.rescore(image_ids=sorted(ids))
+        return ids
+
+    def _arrived_rescored(self, ids: set[int], run_id) -> None:
+        if run_id != self.run_id:
+            return
+        ids = set(ids) | self._rescore_edited_again()
+        self._refresh_issues(ids)
+        self.counts_changed.emit(*self.counts())
+        self.rescored.emit("images")
+
+    def rescore_all(self, run_id=None) -> bool:
+        """Full re-score (learns the model calibration) in the worker; the queue reloads when
+        it is done. False when no re-scorer is available."""
+        if self.services.rescore is None:
+            return False
+        fn, store = self.services.rescore, self.store
+        run_id = run_id if run_id is not None else self.run_id
+        self._full_pending += 1
+        self.message.emit("Re-scoring all images…")
+        self.bg.submit(lambda: fn(store, run_id=run_id), on_done=lambda r: self._full_rescored(run_id, r),
+                       on_error=self._full_failed)
+        return True
+
+    def _full_failed(self, exc) -> None:
+        self._full_pending -= 1
+        self.message.emit(f"Re-scoring failed: {exc}")
+
+    def _full_rescored(self, run_id, summary) -> None:
+        self._full_pending -= 1
+        self._rescore_edited_again()
+        self._load_all_issues()
+        n = summary.get("stored_open", summary.get("issues")) if isinstance(summary, dict) else None
+        self.message.emit("Issues re-scored" + (f": {n} open" if n is not None else ""))
+        self.rescored.emit("full")
+
+    def busy(self) -> bool:
+        """A re-score (or another background job) is still running or waiting to be applied."""
+        return self.bg.busy() or self._rescore_timer.isActive() or bool(self._rescore_pending)
 
     def _runner_progress(self, p) -> None:
         try:
@@ -802,21 +872,18 @@ class Session(QObject):
     def _runner_finished(self, run_id: int) -> None:
         self._rescore_timer.stop()
         self._rescore_pending.clear()
-        if run_id == self.run_id and self.rescore(run_id=run_id):
-            self.issue_counts = self.store.issue_counts()
-            self.queue = self.store.issues(status="open", **self._filter_args())
-            self._relocate_issue()
-            self.queue_changed.emit()
-            self.issue_counts_changed.emit()
-            self.counts_changed.emit(*self.counts())
         self._load_content()
         self.content_changed.emit()
         self.message.emit("Model run finished")
+        if run_id == self.run_id:
+            self.rescore_all(run_id)  # the calibration is learnt on the whole run, once
 
-    def set_run(self, run_id: int) -> None:
+    def set_run(self, run_id: int, rescore: bool = False) -> None:
         self.store.set_active_run(run_id)
         self.run_id = run_id
         self._load_all_issues()
+        if rescore:
+            self.rescore_all(run_id)
 
     def _load_all_issues(self) -> None:
         self.issue_counts = self.store.issue_counts()
@@ -836,5 +903,8 @@ class Session(QObject):
                 self.runner.cancel()
             except Exception:
                 pass
+        self._rescore_timer.stop()
+        self.bg.wait_idle()  # no job may outlive the store
+        self.bg.discard()
         path = self.writer.rescue()
         return str(path) if path else None

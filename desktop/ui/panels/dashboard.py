@@ -36,6 +36,10 @@ TOP_CLASSES = 20  # classes shown in the by-class issue bars
 SCORE_BINS = 50
 DENSITY_BINS = 64  # per axis, pair-plot background and size plot
 _KIND_CODES = {k: i for i, k in enumerate(KIND_ORDER)}
+# Tick labels short enough that all seven kinds fit under half a dock's width: pyqtgraph
+# drops a tick label that would overlap its neighbour, so long names lost the 7th label.
+KIND_TICKS = {"missing": "missing", "spurious": "spurious", "localization": "loc.", "class": "class",
+              "duplicate": "dup.", "degenerate": "degen.", "unlabeled-image": "no label"}
 _PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c",
             "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000"]
 
@@ -146,9 +150,12 @@ class DashboardPanel(QWidget):
         self.class_plot = g.addPlot(row=0, col=1, title="Open issues by class")
         self.score_plot = g.addPlot(row=1, col=0, title="Issue scores")
         self.pair_plot = g.addPlot(row=1, col=1, title="Matched pairs: confidence vs IoU")
-        self.count_plot = g.addPlot(row=2, col=0, title="Boxes per class: labels / predictions")
+        # The series are named in the title, in their colours: a legend sat on top of the bars.
+        self.count_plot = g.addPlot(row=2, col=0, title="Boxes per class: <span style='color:#4363d8'>labels</span>"
+                                    " / <span style='color:#f58231'>predictions</span>")
         self.size_plot = g.addPlot(row=2, col=1, title="Box sizes (px, log-log)")
-        self.progress_plot = g.addPlot(row=3, col=0, colspan=2, title="Review: images reviewed / fixes per hour")
+        self.progress_plot = g.addPlot(row=3, col=0, colspan=2, title="Review per hour: <span style='color:#2e9d4f'>"
+                                       "images reviewed</span> / <span style='color:#d9432f'>fixes</span>")
 
         self.kind_bars = _BarPlot(self.kind_plot)
         self.class_bars = _BarPlot(self.class_plot)
@@ -179,9 +186,8 @@ class DashboardPanel(QWidget):
         self.count_preds = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#f58231")
         self.count_plot.addItem(self.count_labels)
         self.count_plot.addItem(self.count_preds)
-        self.count_plot.addLegend(offset=(-5, 5))
-        self.count_plot.legend.addItem(self.count_labels, "labels")
-        self.count_plot.legend.addItem(self.count_preds, "predictions")
+        self.count_plot.setMouseEnabled(x=False, y=False)
+        self.count_plot.hideButtons()
 
         self.size_image = pg.ImageItem()
         self.size_plot.addItem(self.size_image)
@@ -193,7 +199,6 @@ class DashboardPanel(QWidget):
 
         self.progress_reviewed = pg.PlotDataItem(stepMode="center", pen=pg.mkPen("#2e9d4f", width=2), name="reviewed")
         self.progress_fixes = pg.PlotDataItem(stepMode="center", pen=pg.mkPen("#d9432f", width=2), name="fixes")
-        self.progress_plot.addLegend(offset=(-5, 5))
         self.progress_plot.addItem(self.progress_reviewed)
         self.progress_plot.addItem(self.progress_fixes)
         self.progress_plot.setLabel("bottom", "hours since first review")
@@ -236,7 +241,8 @@ class DashboardPanel(QWidget):
         by_kind = np.bincount(codes[codes >= 0], minlength=len(KIND_ORDER))
         shown = [i for i in range(len(KIND_ORDER)) if by_kind[i] > 0] or list(range(len(KIND_ORDER)))
         self.kind_bars.set_bars([KIND_ORDER[i] for i in shown], by_kind[shown],
-                                [KIND_ORDER[i] for i in shown], [KIND_COLORS[KIND_ORDER[i]] for i in shown])
+                                [KIND_TICKS.get(KIND_ORDER[i], KIND_ORDER[i]) for i in shown],
+                                [KIND_COLORS[KIND_ORDER[i]] for i in shown])
         cls = np.asarray(cls, dtype=np.int64)
         by_cls = np.bincount(cls[cls >= 0]) if (cls >= 0).any() else np.zeros(0, np.int64)
         top = np.argsort(-by_cls, kind="stable")[:TOP_CLASSES]
@@ -274,6 +280,9 @@ class DashboardPanel(QWidget):
         self.count_preds.setOpts(x=x + 0.2, height=pc, width=0.4)
         step = max(1, n // 20)  # at most ~20 tick labels
         self.count_plot.getAxis("bottom").setTicks([[(i, self._name(i)) for i in range(0, n, step)]])
+        if n:
+            self.count_plot.setXRange(-0.6, n - 0.4, padding=0)
+            self.count_plot.setYRange(0, max(int(lc.max(initial=0)), int(pc.max(initial=0)), 1) * 1.05, padding=0)
 
     def set_box_sizes(self, w, h) -> None:
         w = np.asarray(w, dtype=float)
