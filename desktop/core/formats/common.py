@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from itertools import starmap
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -95,7 +96,7 @@ class Columns:
         k = 0
         for i, path in enumerate(self.paths):
             n = self.counts[i]
-            labels = tuple(LabelRecord(Box(*coords[j]), cls[j]) for j in range(k, k + n))
+            labels = tuple(map(LabelRecord, starmap(Box, coords[k:k + n]), cls[k:k + n])) if n else ()
             k += n
             yield ImageRecord(path, self.widths[i], self.heights[i], splits[self.splits[i]], labels,
                               self.errors[i], None, self.labelled[i])

@@ -76,7 +76,7 @@ class Selection:
 
 def select(store, opts: ExportOptions) -> Selection:
     problems: list[Problem] = []
-    root = store.dataset_root
+    root = str(store.dataset_root)
     chosen = []
     for im in store.images():
         if opts.reviewed_only and im.status != ReviewStatus.REVIEWED:
@@ -84,7 +84,7 @@ def select(store, opts: ExportOptions) -> Selection:
         if im.error:
             problems.append(Problem(im.path, f"not exported: {im.error}", "left out"))
             continue
-        if not (root / im.path).is_file():
+        if not os.path.isfile(os.path.join(root, im.path)):
             problems.append(Problem(im.path, f"not exported: image not found under {root}",
                                     "left out (boxfix relocate points the project at a moved dataset)"))
             continue
@@ -137,11 +137,14 @@ def unique_names(images: list[ImageInfo], dest_parts: list[list[str]]) -> list[s
 
 
 def inside(base: Path, rel: str) -> Path:
-    """base/rel, refusing anything that would resolve outside base."""
-    target = (base / rel).resolve()
-    if os.path.commonpath([str(base.resolve()), str(target)]) != str(base.resolve()):
+    """base/rel, refusing anything that would land outside base. `base` is the fresh temporary
+    folder this export made (no symlinked folders in it), so a lexical check is exact."""
+    if os.path.isabs(rel) or ".." in rel.split("/") or "\x00" in rel:
         raise ExportError(f"refusing to write {rel!r}: it would land outside the export folder")
-    return base / rel
+    target = os.path.normpath(os.path.join(base, rel))
+    if not target.startswith(str(base) + os.sep):
+        raise ExportError(f"refusing to write {rel!r}: it would land outside the export folder")
+    return Path(target)
 
 
 class ImagePlacer:

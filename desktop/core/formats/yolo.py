@@ -19,10 +19,11 @@ import yaml
 
 from ..model import ClassInfo, DatasetRead
 from .common import Columns, FormatError, ProblemLog, common_root
-from .images import image_size, is_image, list_images
+from .images import image_size, is_image, list_image_paths, list_images
 from .yolo_rows import decode, parse_batch
 
 SPLITS = ("train", "val", "test")
+_LISTED: dict[str, list[str]] = {}  # last folder listed, reused within one read
 BATCH = 2048
 EPS = 1e-6  # tolerance for "outside the image" on normalised coordinates
 _SEP_IMAGES = f"{os.sep}images{os.sep}"
@@ -61,8 +62,10 @@ def read_yolo(src: str | os.PathLike, progress=None) -> DatasetRead:
     else:
         raise FormatError(f"{src}: no such file or folder")
     list_files: set[str] = set()
+    _LISTED.clear()  # folder listings are reused within this read only
     if yaml_path is not None:
         root, sources, names = _from_yaml(yaml_path, log, list_files)
+        _LISTED.clear()
     else:
         root, sources = _from_tree(src)
         names = _classes_txt(src, log)
@@ -164,7 +167,11 @@ def _images_of(item: str, root: Path, split: str, where: str, log: ProblemLog, l
     p = Path(item).expanduser()
     p = p if p.is_absolute() else root / p
     if p.is_dir():
-        return [os.path.abspath(x) for x in map(str, list_images(p))]
+        key = os.path.abspath(p)
+        if key not in _LISTED:  # train and val are often the same folder
+            _LISTED.clear()
+            _LISTED[key] = list_image_paths(key)
+        return list(_LISTED[key])
     if p.is_file() and p.suffix.lower() == ".txt":
         list_files.add(os.path.abspath(p))
         text, err = decode(p.read_bytes())
@@ -196,9 +203,10 @@ def _from_tree(src: Path) -> tuple[str, list[tuple[str, list[str]]]]:
     images_dir = root / "images"
     base = images_dir if images_dir.is_dir() else root
     by_split: dict[str, list[str]] = {s: [] for s in (*SPLITS, "none")}
-    for p in list_images(base):
-        first = p.relative_to(base).parts[0]
-        by_split[first if first in SPLITS else "none"].append(os.path.abspath(p))
+    prefix = str(base) + os.sep
+    for p in list_image_paths(base):
+        first = p[len(prefix):].split(os.sep, 1)[0]
+        by_split[first if first in SPLITS else "none"].append(p)
     return str(root), [(s, v) for s, v in by_split.items() if v]
 
 
@@ -256,11 +264,12 @@ def _scan(items: list[tuple[str, str]], root: str, names: dict[int, str], log: P
             texts.append(text)
         parsed = parse_batch(texts)
         dups = _duplicates([p[0] for p in parsed])
-        for k, (meta, one) in enumerate(zip(metas, parsed)):
-            for row, first in dups.get(k, ()):
-                log.add("duplicate", meta[6], f"duplicate row (same as line {one[1][first]})",
-                        "kept (ultralytics drops it when training)", line=int(one[1][row]))
-            _add_image(cols, meta, one, known, names, log)
+        for k, dup in dups.items():
+            lines = parsed[k][1]
+            for row, first in dup:
+                log.add("duplicate", metas[k][6], f"duplicate row (same as line {lines[first]})",
+                        "kept (ultralytics drops it when training)", line=int(lines[row]))
+        _add_batch(cols, metas, parsed, known, names, log)
         if progress:
             progress(len(chunk))
     _orphans(owner, root, log, list_files)
@@ -289,60 +298,72 @@ def _duplicates(rows: list[np.ndarray]) -> dict[int, list[tuple[int, int]]]:
     return out
 
 
-def _add_image(cols: Columns, meta, parsed, known: np.ndarray, names: dict, log: ProblemLog) -> None:
-    rel, split, w, h, err, labelled, lfile = meta
-    rows, lines, problems, polygons = parsed
-    for line, message, action in problems:
-        log.add("malformed", lfile, message, action, line=line)
-    if polygons:
-        log.add("polygon", lfile, f"{polygons} polygon rows (segmentation) read as their bounding box",
-                "converted to boxes")
-    if err == "image file not found":
-        log.add("missing-image", rel, "image file not found", "not imported" +
-                (f"; its {len(rows)} boxes cannot be placed without the image size" if len(rows) else ""),
-                severity="error")
-        return
-    if err:
-        log.add("unreadable-image", rel, err, "imported with an error mark" +
-                (f"; its {len(rows)} boxes were not imported (normalised boxes need the image size)" if len(rows) else ""),
-                severity="error")
-        cols.add(rel, 0, 0, split, err, labelled, None)
-        return
-    if min(w, h) < 10:
-        log.add("tiny-image", rel, f"image is {w}x{h} px; ultralytics skips images under 10 px", "imported")
-    if not len(rows):
-        cols.add(rel, w, h, split, None, labelled, None)
-        return
-    cx, cy, bw, bh = rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
-    x0, x1, y0, y1 = cx - bw / 2, cx + bw / 2, cy - bh / 2, cy + bh / 2
-    with np.errstate(over="ignore", invalid="ignore"):
-        boxes = np.column_stack([rows[:, 0], x0 * w, y0 * h, x1 * w, y1 * h])
-    finite = np.isfinite(boxes).all(axis=1)
-    if not finite.all():  # 1e308 parses, but is no place in an image
-        for i in np.flatnonzero(~finite):
-            log.add("malformed", lfile, "malformed row: a coordinate overflows to infinity", "row skipped",
-                    line=int(lines[i]))
-        rows, lines, boxes = rows[finite], lines[finite], boxes[finite]
+def _add_batch(cols: Columns, metas: list, parsed: list, known: np.ndarray, names: dict, log: ProblemLog) -> None:
+    """Turn a batch of parsed label files into pixel boxes with one set of numpy operations,
+    reporting per row only what is wrong."""
+    keep_rows = []
+    for meta, (rows, lines, problems, polygons) in zip(metas, parsed):
+        rel, split, w, h, err, labelled, lfile = meta
+        for line, message, action in problems:
+            log.add("malformed", lfile, message, action, line=line)
+        if polygons:
+            log.add("polygon", lfile, f"{polygons} polygon rows (segmentation) read as their bounding box",
+                    "converted to boxes")
+        if err == "image file not found":
+            log.add("missing-image", rel, "image file not found", "not imported" +
+                    (f"; its {len(rows)} boxes cannot be placed without the image size" if len(rows) else ""),
+                    severity="error")
+        elif err:
+            log.add("unreadable-image", rel, err, "imported with an error mark" +
+                    (f"; its {len(rows)} boxes were not imported (normalised boxes need the image size)"
+                     if len(rows) else ""), severity="error")
+        elif min(w, h) < 10:
+            log.add("tiny-image", rel, f"image is {w}x{h} px; ultralytics skips images under 10 px", "imported")
+        keep_rows.append(0 if err else len(rows))
+    counts = np.array(keep_rows, dtype=np.int64)
+    if counts.sum():
+        rows = np.concatenate([p[0] for p, n in zip(parsed, keep_rows) if n])
+        lines = np.concatenate([p[1] for p, n in zip(parsed, keep_rows) if n])
+        owner = np.repeat(np.arange(len(metas)), counts)
+        W = np.array([m[2] for m in metas], dtype=np.float64)[owner]
+        H = np.array([m[3] for m in metas], dtype=np.float64)[owner]
         cx, cy, bw, bh = rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4]
         x0, x1, y0, y1 = cx - bw / 2, cx + bw / 2, cy - bh / 2, cy + bh / 2
-        if not len(rows):
-            cols.add(rel, w, h, split, None, labelled, None)
-            return
-    cls = rows[:, 0].astype(np.int64)
-    unknown = ~np.isin(cls, known)
-    outside = (x0 < -EPS) | (y0 < -EPS) | (x1 > 1 + EPS) | (y1 > 1 + EPS)
-    degenerate = (bw <= 0) | (bh <= 0)
-    if unknown.any() or outside.any() or degenerate.any():
-        for i in np.flatnonzero(unknown):
-            log.add("class-range", lfile, f"class {cls[i]} is not in the class names ({_names_range(names)})",
-                    f"box kept under 'unknown class {cls[i]}'", line=int(lines[i]))
-        for i in np.flatnonzero(outside):
-            log.add("outside", lfile, f"box extends outside the image (normalised x0={x0[i]:.4g} y0={y0[i]:.4g} "
-                    f"x1={x1[i]:.4g} y1={y1[i]:.4g})", "kept as is", line=int(lines[i]))
-        for i in np.flatnonzero(degenerate):
-            log.add("zero-area", lfile, f"zero-area or negative box (w={bw[i]:.4g}, h={bh[i]:.4g})", "kept as is",
-                    line=int(lines[i]))
-    cols.add(rel, w, h, split, None, labelled, boxes)
+        with np.errstate(over="ignore", invalid="ignore"):
+            boxes = np.column_stack([rows[:, 0], x0 * W, y0 * H, x1 * W, y1 * H])
+        ok = np.isfinite(boxes).all(axis=1)  # 1e308 parses, but is no place in an image
+        cls = rows[:, 0].astype(np.int64)
+        flags = {"class-range": ~np.isin(cls, known) & ok,
+                 "outside": ((x0 < -EPS) | (y0 < -EPS) | (x1 > 1 + EPS) | (y1 > 1 + EPS)) & ok,
+                 "zero-area": ((bw <= 0) | (bh <= 0)) & ok, "malformed": ~ok}
+        for kind, mask in flags.items():
+            for i in np.flatnonzero(mask):
+                lfile, line = metas[owner[i]][6], int(lines[i])
+                if kind == "class-range":
+                    log.add(kind, lfile, f"class {cls[i]} is not in the class names ({_names_range(names)})",
+                            f"box kept under 'unknown class {cls[i]}'", line=line)
+                elif kind == "outside":
+                    log.add(kind, lfile, f"box extends outside the image (normalised x0={x0[i]:.4g} "
+                            f"y0={y0[i]:.4g} x1={x1[i]:.4g} y1={y1[i]:.4g})", "kept as is", line=line)
+                elif kind == "zero-area":
+                    log.add(kind, lfile, f"zero-area or negative box (w={bw[i]:.4g}, h={bh[i]:.4g})", "kept as is",
+                            line=line)
+                else:
+                    log.add(kind, lfile, "malformed row: a coordinate overflows to infinity", "row skipped",
+                            line=line)
+        if not ok.all():
+            boxes, owner = boxes[ok], owner[ok]
+            counts = np.bincount(owner, minlength=len(metas))
+    else:
+        boxes = np.zeros((0, 5))
+    ends = np.cumsum(counts)
+    for k, meta in enumerate(metas):
+        rel, split, w, h, err, labelled, _ = meta
+        if err == "image file not found":
+            continue
+        n = int(counts[k])
+        cols.add(rel, 0 if err else w, 0 if err else h, split, err, labelled,
+                 boxes[ends[k] - n:ends[k]] if n else None)
 
 
 def _names_range(names: dict) -> str:

@@ -48,28 +48,32 @@ def write_yolo(store, out, opts: ExportOptions, progress=None) -> ExportResult:
     result = ExportResult(Path(out).absolute(), "yolo")
     placer = ImagePlacer(opts.images, problems)
     lines_by_split: dict[str, list[str]] = {}
-    clipped = flipped = 0
+    # All rows at once: normalise, clip, format; the loop below only joins slices.
+    owner = np.repeat(np.arange(len(sel.images)), sel.ends - sel.starts)
+    rows = np.concatenate([np.arange(a, b) for a, b in zip(sel.starts, sel.ends)]) if len(owner) else \
+        np.zeros(0, dtype=np.int64)
+    sizes = np.array([(im.width, im.height) for im in sel.images], dtype=np.float64).reshape(-1, 2)
+    lines, clipped, flipped = _label_lines(sel.cls[rows], sel.boxes[rows], sizes[owner, 0], sizes[owner, 1])
+    n_clip = np.bincount(owner, weights=clipped, minlength=len(sel.images)).astype(int)
+    n_flip = np.bincount(owner, weights=flipped, minlength=len(sel.images)).astype(int)
+    offsets = np.concatenate([[0], np.cumsum(sel.ends - sel.starts)]).tolist()
     with staged_output(out, "yolo") as tmp:
-        root = store.dataset_root
+        root = str(store.dataset_root)
         for i, (im, name, split) in enumerate(zip(sel.images, names, splits)):
             img_rel = f"images/{name}"
-            dst = inside(tmp, img_rel)
-            placer.place(root / im.path, dst)
+            placer.place(os.path.join(root, im.path), inside(tmp, img_rel))
             lines_by_split.setdefault(split or "train", []).append(f"./{img_rel}")
-            rows = sel.rows(i)
-            n = rows.stop - rows.start
-            if n or im.status == ReviewStatus.REVIEWED or sel.labelled.get(im.id, True):
-                text, c, f = _label_text(sel.cls[rows], sel.boxes[rows], im.width, im.height)
-                if c or f:
-                    clipped += c
-                    flipped += f
-                    problems.append(Problem(im.path, f"{c} boxes clipped to the image, {f} with swapped corners "
-                                            "put in order", "written changed (YOLO cannot hold them as they are)"))
+            a, b = offsets[i], offsets[i + 1]
+            if b > a or im.status == ReviewStatus.REVIEWED or sel.labelled.get(im.id, True):
+                if n_clip[i] or n_flip[i]:
+                    problems.append(Problem(im.path, f"{n_clip[i]} boxes clipped to the image, {n_flip[i]} with "
+                                            "swapped corners put in order",
+                                            "written changed (YOLO cannot hold them as they are)"))
                 lbl = inside(tmp, "labels/" + os.path.splitext(name)[0] + ".txt")
                 placer.mkdir(lbl.parent)
                 with open(lbl, "w", encoding="utf-8", newline="\n") as fh:
-                    fh.write(text)
-                result.labels += n
+                    fh.write("".join(lines[a:b]))
+                result.labels += b - a
             result.images += 1
             if progress and i % 1000 == 999:
                 progress(1000)
@@ -86,26 +90,24 @@ def write_yolo(store, out, opts: ExportOptions, progress=None) -> ExportResult:
     return result
 
 
-def _label_text(cls: np.ndarray, boxes: np.ndarray, w: int, h: int) -> tuple[str, int, int]:
-    if not len(cls):
-        return "", 0, 0
+def _label_lines(cls: np.ndarray, boxes: np.ndarray, w: np.ndarray, h: np.ndarray):
+    """One text row per box, and per box whether it was clipped / had swapped corners."""
     x0 = np.minimum(boxes[:, 0], boxes[:, 2])
     x1 = np.maximum(boxes[:, 0], boxes[:, 2])
     y0 = np.minimum(boxes[:, 1], boxes[:, 3])
     y1 = np.maximum(boxes[:, 1], boxes[:, 3])
-    flipped = int(((boxes[:, 0] > boxes[:, 2]) | (boxes[:, 1] > boxes[:, 3])).sum())
+    flipped = (boxes[:, 0] > boxes[:, 2]) | (boxes[:, 1] > boxes[:, 3])
     # Rounding in a 6-decimal YOLO source (x1 = 480.00024 px) is not "outside": only boxes
     # beyond the edge by more than 1e-5 of the image size are clipped (and reported).
     tx, ty = CLIP_TOL * w, CLIP_TOL * h
     out = (x0 < -tx) | (y0 < -ty) | (x1 > w + tx) | (y1 > h + ty)
-    clipped = int(out.sum())
-    if clipped:
+    if out.any():
         x0, x1 = np.where(out, np.clip(x0, 0, w), x0), np.where(out, np.clip(x1, 0, w), x1)
         y0, y1 = np.where(out, np.clip(y0, 0, h), y0), np.where(out, np.clip(y1, 0, h), y1)
-    cx0, cx1, cy0, cy1 = x0, x1, y0, y1
-    norm = np.column_stack([(cx0 + cx1) / 2 / w, (cy0 + cy1) / 2 / h, (cx1 - cx0) / w, (cy1 - cy0) / h])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        norm = np.column_stack([(x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h])
     lines = [f"{c} {a:.10g} {b:.10g} {d:.10g} {e:.10g}\n" for c, (a, b, d, e) in zip(cls.tolist(), norm.tolist())]
-    return "".join(lines), clipped, flipped
+    return lines, out, flipped
 
 
 def _data_yaml(splits_present: list[str], has_splits: bool, list_mode: bool, top: int, by_idx: dict) -> str:

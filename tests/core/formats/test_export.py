@@ -152,3 +152,21 @@ def test_unreadable_and_missing_images_are_left_out_and_reported(tmp_path):
     text = "\n".join(map(str, res.problems))
     assert "images/train/bad.jpg: not exported" in text and "images/val/b.png: not exported" in text
     s.close()
+
+
+def test_yolo_clips_boxes_outside_and_orders_corners_and_says_so(tmp_path):
+    ds = tmp_path / "ds"
+    make_image(ds / "images" / "a.jpg", 100, 50)
+    store = Store.create(tmp_path / "p.boxfix", ds)
+    labels = (LabelRecord(Box(-10, 5, 50, 60), 0), LabelRecord(Box(40, 30, 20, 10), 0),
+              LabelRecord(Box(0, 0, 100.0001, 50), 0))
+    store.import_dataset(DatasetRead(str(ds), "yolo", [ClassInfo(0, "x")],
+                                     iter([ImageRecord("images/a.jpg", 100, 50, labels=labels)])))
+    res = export_project(store, "yolo", tmp_path / "y")
+    rows = (tmp_path / "y/labels/a.txt").read_text().splitlines()
+    assert rows[0] == "0 0.25 0.55 0.5 0.9" and rows[1] == "0 0.3 0.4 0.2 0.4"
+    assert rows[2].startswith("0 0.5000005 0.5 1.000001 1")  # float noise is not clipped
+    assert [str(p) for p in res.problems] == [
+        "images/a.jpg: 1 boxes clipped to the image, 1 with swapped corners put in order "
+        "(written changed (YOLO cannot hold them as they are))"]
+    store.close()

@@ -139,3 +139,16 @@ def test_voc_reader(tmp_path, fname, size, objects, garbage):
     text = f"<annotation><filename>{fname}</filename><size>{sz}</size>{''.join(objects)}</annotation>"
     write(tmp_path / "Annotations" / "a.xml", garbage if garbage is not None else text)
     _read_or_format_error(tmp_path, "voc")
+
+
+@FUZZ
+@given(sig=st.sampled_from([b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"\xff\xd8\xff\xe1", b""]), tail=st.binary(max_size=120))
+def test_header_parser_never_crashes(tmp_path, sig, tail):
+    from desktop.core.formats.headers import fast_header
+    from desktop.core.formats.images import image_size
+
+    p = write(tmp_path / "x.img", sig + tail)
+    fast = fast_header(str(p))
+    assert fast is None or (len(fast) == 3 and all(isinstance(v, int) for v in fast))
+    w, h, err = image_size(p)
+    assert (err is None and w > 0 and h > 0) or (err and w == h == 0)

@@ -53,3 +53,26 @@ def test_list_images_sorted_and_skips_hidden(tmp_path):
     for rel in ["b/2.jpg", "a/1.png", ".hidden/x.jpg", "a/readme.txt", "c.JPG"]:
         write(tmp_path / rel, b"x")
     assert [p.relative_to(tmp_path).as_posix() for p in list_images(tmp_path)] == ["a/1.png", "b/2.jpg", "c.JPG"]
+
+
+@pytest.mark.parametrize("orientation", [None, 1, 2, 3, 4, 5, 6, 7, 8])
+@pytest.mark.parametrize("fmt,ext", [("JPEG", "jpg"), ("PNG", "png")])
+def test_fast_header_parser_agrees_with_pil(tmp_path, fmt, ext, orientation):
+    from PIL import ImageOps
+
+    from desktop.core.formats.headers import fast_header
+    from desktop.core.formats.images import _pil_size
+
+    p = make_image(tmp_path / f"x.{ext}", 37, 23, fmt=fmt, orientation=orientation)
+    assert fast_header(str(p)) is not None
+    with Image.open(p) as im:
+        shown = ImageOps.exif_transpose(im).size  # decodes: the ground truth, for the test only
+    assert image_size(p)[:2] == _pil_size(p)[:2] == shown
+
+
+def test_progressive_and_cmyk_jpeg_headers(tmp_path):
+    p = tmp_path / "prog.jpg"
+    Image.new("RGB", (70, 30)).save(p, progressive=True)
+    assert image_size(p) == (70, 30, None)
+    q = make_image(tmp_path / "cmyk.jpg", 15, 9, mode="CMYK")
+    assert image_size(q) == (15, 9, None)
