@@ -37,12 +37,12 @@ def _background(n_img=20, start_id=1000):
     return lab, pred
 
 
-def _find(lab_rows, pred_rows, image_ids, **kw):
+def _find(lab_rows, pred_rows, image_ids, params=None, **kw):
     bl, bp = _background()
     labels = _labels(lab_rows + bl)
     preds = _preds(pred_rows + bp) if pred_rows is not None else None
     ids = sorted(set(image_ids) | {100 + i for i in range(20)})
-    return find_issues(labels, preds, _sizes(ids), params=FinderParams(min_score=0.0), **kw)
+    return find_issues(labels, preds, _sizes(ids), params=params or FinderParams(min_score=0.0), **kw)
 
 
 def _of(out, kind, **eq):
@@ -88,7 +88,11 @@ def test_localization_carries_suggested_box_and_ranks_by_iou():
     loc = _of(out, "localization")
     s1 = loc["score"][loc["label_id"] == 1][0]
     s2 = loc["score"][loc["label_id"] == 2]
-    assert s1 > 0.3 and (len(s2) == 0 or s2[0] < s1 / 3)
+    assert s1 > 0.3 and (len(s2) == 0 or s2[0] < s1)
+    raw = _of(_find(rows, preds, [1, 2], params=FinderParams(min_score=0.0, rarity="off")), "localization")
+    r1 = raw["score"][raw["label_id"] == 1][0]
+    r2 = raw["score"][raw["label_id"] == 2]
+    assert r1 > 0.3 and (len(r2) == 0 or r2[0] < r1 / 3)
     assert np.allclose(loc["suggested_box"][loc["label_id"] == 1][0], [30, 10, 80, 60])
     assert not (_of(out, "missing", image_id=1)["score"] > 0.3).any()
 
