@@ -237,8 +237,10 @@ class UltralyticsDetector:
         except Exception as exc:  # noqa: BLE001 - any load failure is the file's fault
             raise DetectorError(f"{self.path}: cannot load the model ({_short(exc)})") from None
         task = getattr(self._model, "task", "detect")
-        if task != "detect":
-            raise DetectorError(f"{self.path}: a {task} model, BoxFix needs a detection model")
+        # A segmentation model's results carry ordinary boxes (res.boxes) beside the masks:
+        # BoxFix uses those. Classification, pose-only and oriented-box models are refused.
+        if task not in ("detect", "segment"):
+            raise DetectorError(f"{self.path}: a {task} model, BoxFix needs a detection (or segmentation) model")
         if self.warmup:
             try:
                 self._predict([np.zeros((64, 64, 3), dtype=np.uint8)])

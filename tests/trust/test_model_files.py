@@ -64,7 +64,7 @@ def project(tmp_path):
     ("truncated", "cannot load the model"),
     ("text_onnx", ""),
     ("other_pickle", ""),
-    ("cls", "classify model, BoxFix needs a detection model"),
+    ("cls", "classify model, BoxFix needs a detection"),
 ])
 def test_bad_model_files_give_one_sentence_naming_the_file(models, project, capsys, kind, needle):
     path = models[kind]
@@ -97,9 +97,6 @@ def test_segmentation_model_is_refused_clearly_or_its_boxes_are_used(models, pro
         assert run.images_done == 2
 
 
-@pytest.mark.xfail(reason="desktop/detect/detector.py (UltralyticsDetector.__post_init__) refuses task 'segment'; "
-                          "a segmentation model's results carry boxes (res.boxes) that could be used as they are",
-                   strict=False)
 def test_segmentation_model_boxes_are_usable(models):
     from desktop.detect.detector import DetectParams, UltralyticsDetector
 
