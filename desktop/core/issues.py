@@ -85,17 +85,28 @@ class Calibration:
     typical_iou: np.ndarray  # (K,) U_k
     # per model kind: ascending quantiles of the per-image maximum raw score over all images
     rarity: dict | None = None
+    # (K,) 99th percentile of each class's prediction confidence: what "confident" means for
+    # this model on this class, however weak or strong the model is overall
+    conf_scale: np.ndarray | None = None
+
+    def relative_conf(self, cls: np.ndarray, conf: np.ndarray) -> np.ndarray:
+        if self.conf_scale is None or len(self.conf_scale) == 0:
+            return np.asarray(conf, float)
+        scale = _per_class(self.conf_scale, np.asarray(cls, np.int64), 1.0)
+        return np.clip(np.asarray(conf, float) / np.maximum(scale, 1e-6), 0.0, 1.0)
 
     def to_json(self) -> dict:
         return {"bin_edges": self.bin_edges.tolist(), "precision": self.precision.tolist(),
                 "recall_support": self.recall_support.tolist(), "typical_iou": self.typical_iou.tolist(),
-                "rarity": {k: v.tolist() for k, v in (self.rarity or {}).items()}}
+                "rarity": {k: v.tolist() for k, v in (self.rarity or {}).items()},
+                "conf_scale": None if self.conf_scale is None else self.conf_scale.tolist()}
 
     @classmethod
     def from_json(cls, d: dict) -> "Calibration":
         return cls(np.asarray(d["bin_edges"], float), np.asarray(d["precision"], float).reshape(-1, len(d["bin_edges"]) - 1),
                    np.asarray(d["recall_support"], float), np.asarray(d["typical_iou"], float),
-                   {k: np.asarray(v, float) for k, v in d.get("rarity", {}).items()} or None)
+                   {k: np.asarray(v, float) for k, v in d.get("rarity", {}).items()} or None,
+                   None if d.get("conf_scale") is None else np.asarray(d["conf_scale"], float))
 
     def prob(self, cls: np.ndarray, conf: np.ndarray) -> np.ndarray:
         """P_k(c): piecewise-linear between bin centres, per class."""
@@ -225,7 +236,12 @@ def calibrate(n_classes: int, p_cls, p_conf, p_matched, l_cls, l_support, match_
         starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
         ends = np.r_[starts[1:], len(sc)]
         typical[sc[starts]] = si[(starts + ends - 1) // 2]
-    return Calibration(edges, prec, rec, typical)
+    scale = np.ones(k)
+    cls_all = np.asarray(p_cls, np.int64)
+    conf_all = np.asarray(p_conf, float)
+    for c in np.unique(cls_all[(cls_all >= 0) & (cls_all < k)]):
+        scale[c] = max(float(np.quantile(conf_all[cls_all == c], 0.99)), 1e-3)
+    return Calibration(edges, prec, rec, typical, conf_scale=scale)
 
 
 # ---------------------------------------------------------------- the finder
@@ -318,8 +334,11 @@ def _model_issues(l_id, l_img, l_cls, l_box, crowd, predictions, model_classes, 
                        np.zeros(int(l_known.sum())), l_cls[m_lab], l_iou[m_lab], params)
     prob_pair = calib0.prob(p_cls[pp], p_conf[pp])
     # support(l): max over overlapping predictions of P(c) * min(1, IoU / match_iou)
+    # backing counts a box as sure when P_k(c) is high, or when c is high for what this model
+    # ever gives the class (a weak model's best boxes still back labels)
+    backing = np.maximum(prob_pair, calib0.relative_conf(p_cls[pp], p_conf[pp]))
     support = np.zeros(n_l)
-    np.maximum.at(support, pl, prob_pair * np.minimum(1.0, piou / params.match_iou))
+    np.maximum.at(support, pl, backing * np.minimum(1.0, piou / params.match_iou))
     calib = fixed or calibrate(n_classes, p_cls[p_ok], p_conf[p_ok], matched_p[p_ok], l_cls[l_known],
                                support[l_known], l_cls[m_lab], l_iou[m_lab], params)
     prob_p = calib.prob(p_cls, p_conf)
