@@ -36,6 +36,8 @@ def test_model_run_from_the_window(tmp_path, qtbot, user_config):
     assert order[0] == on_screen  # the image on screen is always predicted first
     assert sorted(order) == sorted(im.id for im in s.images)
     assert "finished" in win.detector_label.text()
+    # The full re-score after a run happens in a worker: wait for it before comparing.
+    qtbot.waitUntil(lambda: not s.busy(), timeout=120_000)
     with Store.open(path, readonly=True) as st:
         run = st.run_info(s.run_id)
         assert run.images_done == 6
