@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..model import Problem
-from .export import ExportOptions, ExportResult, ImagePlacer, image_tail, inside, select, staged_output, unique_names
+from .export import (ExportOptions, ExportResult, ImagePlacer, image_tail, inside, run_io, select, staged_output,
+                     unique_names)
 
 SPLITS = ("train", "val", "test")
 
@@ -84,8 +85,11 @@ def write_coco(store, out, opts: ExportOptions, progress=None) -> ExportResult:
     crowd = sel.iscrowd.astype(int).tolist()
     root = str(store.dataset_root)
     with staged_output(out, "coco") as tmp:
+        places = [(os.path.join(root, im.path), inside(tmp, f"images/{fname}"))
+                  for im, fname in zip(sel.images, file_names)]
+        placer.prepare([d for _, d in places])
+        run_io(places, lambda job: placer.place(*job))
         for i, (im, fname, iid) in enumerate(zip(sel.images, file_names, image_ids)):
-            placer.place(os.path.join(root, im.path), inside(tmp, f"images/{fname}"))
             split = im.split.value
             doc = docs.setdefault(split, {"images": [], "annotations": []})
             doc["images"].append({"id": iid, "file_name": fname, "width": int(im.width), "height": int(im.height)})
@@ -94,9 +98,12 @@ def write_coco(store, out, opts: ExportOptions, progress=None) -> ExportResult:
                 if swapped[j]:
                     problems.append(Problem(im.path, f"label {int(sel.label_ids[j])}: corners swapped",
                                             "written in order"))
-                doc["annotations"].append({"id": ann_ids[j], "image_id": iid, "category_id": cat_of[cls[j]],
-                                           "bbox": xywh[j], "area": area[j], "iscrowd": crowd[j],
-                                           "segmentation": []})
+                    # Formatted here, not as dicts for json: 1M dicts would cost a gigabyte. repr() of a
+                # float is what json writes, so the output is the same JSON, byte for byte.
+                x, y, w, h = xywh[j]
+                doc["annotations"].append(
+                    f'{{"id":{ann_ids[j]},"image_id":{iid},"category_id":{cat_of[cls[j]]},'
+                    f'"bbox":[{x!r},{y!r},{w!r},{h!r}],"area":{area[j]!r},"iscrowd":{crowd[j]},"segmentation":[]}}')
             result.images += 1
             result.labels += rows.stop - rows.start
             if progress and i % 1000 == 999:
@@ -105,12 +112,16 @@ def write_coco(store, out, opts: ExportOptions, progress=None) -> ExportResult:
             docs["none"] = {"images": [], "annotations": []}
         for split, doc in sorted(docs.items()):
             name = f"instances_{split}.json" if split in SPLITS else "annotations.json"
-            full = {"info": {"description": f"{store.name} (exported by BoxFix)"}, "licenses": [],
-                    "categories": categories, "images": doc["images"], "annotations": doc["annotations"]}
+            head = {"info": {"description": f"{store.name} (exported by BoxFix)"}, "licenses": [],
+                    "categories": categories, "images": doc["images"]}
             # json.dumps, not json.dump: dump streams through the pure-Python encoder (10x slower).
-            text = json.dumps(full, ensure_ascii=False, separators=(",", ":"))
+            text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
             with open(inside(tmp, name), "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text + "\n")
+                fh.write(text[:-1] + ',"annotations":[')
+                anns = doc["annotations"]
+                for k in range(0, len(anns), 50000):
+                    fh.write(("," if k else "") + ",".join(anns[k:k + 50000]))
+                fh.write("]}\n")
             result.files.append(name)
         if not sel.images:
             os.makedirs(tmp / "images", exist_ok=True)

@@ -136,15 +136,16 @@ def unique_names(images: list[ImageInfo], dest_parts: list[list[str]]) -> list[s
     return out
 
 
-def inside(base: Path, rel: str) -> Path:
+def inside(base: Path, rel: str) -> str:
     """base/rel, refusing anything that would land outside base. `base` is the fresh temporary
     folder this export made (no symlinked folders in it), so a lexical check is exact."""
     if os.path.isabs(rel) or ".." in rel.split("/") or "\x00" in rel:
         raise ExportError(f"refusing to write {rel!r}: it would land outside the export folder")
+    base = str(base)
     target = os.path.normpath(os.path.join(base, rel))
-    if not target.startswith(str(base) + os.sep):
+    if not target.startswith(base + os.sep):
         raise ExportError(f"refusing to write {rel!r}: it would land outside the export folder")
-    return Path(target)
+    return target
 
 
 class ImagePlacer:
@@ -158,8 +159,9 @@ class ImagePlacer:
         self._link_failed = False
         self._dirs: set[str] = set()
 
-    def place(self, src: Path, dst: Path) -> None:
-        d = str(dst.parent)
+    def place(self, src: str, dst: str) -> None:
+        """Thread-safe once the destination folders exist (see prepare())."""
+        d = os.path.dirname(dst)
         if d not in self._dirs:
             os.makedirs(d, exist_ok=True)
             self._dirs.add(d)
@@ -176,10 +178,26 @@ class ImagePlacer:
                                              "images copied instead"))
         shutil.copyfile(src, dst)
 
-    def mkdir(self, d: Path) -> None:
-        if str(d) not in self._dirs:
+    def prepare(self, paths) -> None:
+        """Make every destination folder first, so placing files can run in threads."""
+        for d in sorted({os.path.dirname(p) for p in paths}):
+            self.mkdir(d)
+
+    def mkdir(self, d) -> None:
+        d = str(d)
+        if d not in self._dirs:
             os.makedirs(d, exist_ok=True)
-            self._dirs.add(str(d))
+            self._dirs.add(d)
+
+
+def run_io(jobs, fn, threads: int = 4) -> None:
+    """Run many small file operations in a few threads: creating a file is a system call that
+    releases the GIL, and on a busy disk the waits overlap."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for _ in pool.map(fn, jobs, chunksize=256):
+            pass
 
 
 @contextmanager

@@ -12,6 +12,7 @@ An image listed in two splits keeps the first (train, then val, then test).
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from .yolo_rows import decode, parse_batch
 SPLITS = ("train", "val", "test")
 _LISTED: dict[str, list[str]] = {}  # last folder listed, reused within one read
 BATCH = 2048
+READ_THREADS = 4
 EPS = 1e-6  # tolerance for "outside the image" on normalised coordinates
 _SEP_IMAGES = f"{os.sep}images{os.sep}"
 _SEP_LABELS = f"{os.sep}labels{os.sep}"
@@ -233,47 +235,62 @@ def _scan(items: list[tuple[str, str]], root: str, names: dict[int, str], log: P
     prefix = root.rstrip(os.sep) + os.sep
     owner: dict[str, str] = {}
     known = np.array(sorted(names), dtype=np.int64)
-    for start in range(0, len(items), BATCH):
-        chunk = items[start:start + BATCH]
-        metas, texts = [], []
-        for abs_path, split in chunk:
-            rel = abs_path[len(prefix):] if abs_path.startswith(prefix) else os.path.relpath(abs_path, root)
-            rel = rel.replace(os.sep, "/")
-            w, h, err = image_size(abs_path)
-            lp = label_path_for(abs_path)
-            shared_with = owner.get(lp)
-            if shared_with is None:
-                owner[lp] = rel
-            else:
-                log.add("shared-label", _short(lp, root), f"label file shared by {shared_with} and {rel}",
-                        "its boxes were given to both images, as ultralytics does")
-            try:
-                with open(lp, "rb") as fh:
-                    raw = fh.read()
-                text, terr = decode(raw)
-                if terr:
-                    log.add("encoding", _short(lp, root), terr, "undecodable bytes replaced")
-                labelled = True
-            except FileNotFoundError:
+    # File reads (image header + label file) go through a few threads: the open/read system
+    # calls release the GIL, so waiting on the disk overlaps; the parsing stays vectorised here.
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        for start in range(0, len(items), BATCH):
+            chunk = items[start:start + BATCH]
+            metas, texts = [], []
+            for (abs_path, split), (w, h, err, lp, raw, exc) in zip(chunk, pool.map(_load, chunk, chunksize=64)):
+                rel = abs_path[len(prefix):] if abs_path.startswith(prefix) else os.path.relpath(abs_path, root)
+                rel = rel.replace(os.sep, "/")
+                shared_with = owner.get(lp)
+                if shared_with is None:
+                    owner[lp] = rel
+                else:
+                    log.add("shared-label", _short(lp, root), f"label file shared by {shared_with} and {rel}",
+                            "its boxes were given to both images, as ultralytics does")
                 text, labelled = "", False
-            except OSError as exc:
-                log.add("label-unreadable", _short(lp, root), f"cannot be read ({exc.strerror})",
-                        "image imported without labels", severity="error")
-                text, labelled = "", False
-            metas.append((rel, split, w, h, err, labelled, _short(lp, root)))
-            texts.append(text)
-        parsed = parse_batch(texts)
-        dups = _duplicates([p[0] for p in parsed])
-        for k, dup in dups.items():
-            lines = parsed[k][1]
-            for row, first in dup:
-                log.add("duplicate", metas[k][6], f"duplicate row (same as line {lines[first]})",
-                        "kept (ultralytics drops it when training)", line=int(lines[row]))
-        _add_batch(cols, metas, parsed, known, names, log)
-        if progress:
-            progress(len(chunk))
+                if raw is not None:
+                    text, terr = decode(raw)
+                    labelled = True
+                    if terr:
+                        log.add("encoding", _short(lp, root), terr, "undecodable bytes replaced")
+                elif exc is not None:
+                    log.add("label-unreadable", _short(lp, root), f"cannot be read ({exc})",
+                            "image imported without labels", severity="error")
+                metas.append((rel, split, w, h, err, labelled, _short(lp, root)))
+                texts.append(text)
+            _parse_and_add(cols, metas, texts, known, names, log)
+            if progress:
+                progress(len(chunk))
     _orphans(owner, root, log, list_files)
     return cols
+
+
+def _load(item: tuple[str, str]):
+    """(w, h, image error, label path, label bytes or None, label read error or None)."""
+    abs_path = item[0]
+    w, h, err = image_size(abs_path)
+    lp = label_path_for(abs_path)
+    try:
+        with open(lp, "rb") as fh:
+            return w, h, err, lp, fh.read(), None
+    except FileNotFoundError:
+        return w, h, err, lp, None, None
+    except OSError as exc:
+        return w, h, err, lp, None, exc.strerror or str(exc)
+
+
+def _parse_and_add(cols: Columns, metas: list, texts: list[str], known, names, log: ProblemLog) -> None:
+    parsed = parse_batch(texts)
+    dups = _duplicates([p[0] for p in parsed])
+    for k, dup in dups.items():
+        lines = parsed[k][1]
+        for row, first in dup:
+            log.add("duplicate", metas[k][6], f"duplicate row (same as line {lines[first]})",
+                    "kept (ultralytics drops it when training)", line=int(lines[row]))
+    _add_batch(cols, metas, parsed, known, names, log)
 
 
 def _duplicates(rows: list[np.ndarray]) -> dict[int, list[tuple[int, int]]]:

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..model import Problem, ReviewStatus
-from .export import (ExportOptions, ExportResult, ImagePlacer, image_tail, inside, select, staged_output,
-                     unique_names)
+from .export import (ExportOptions, ExportResult, ImagePlacer, image_tail, inside, run_io, select,
+                     staged_output, unique_names)
 
 SPLITS = ("train", "val", "test")
 CLIP_TOL = 1e-5
@@ -57,26 +57,36 @@ def write_yolo(store, out, opts: ExportOptions, progress=None) -> ExportResult:
     n_clip = np.bincount(owner, weights=clipped, minlength=len(sel.images)).astype(int)
     n_flip = np.bincount(owner, weights=flipped, minlength=len(sel.images)).astype(int)
     offsets = np.concatenate([[0], np.cumsum(sel.ends - sel.starts)]).tolist()
+    jobs = []
     with staged_output(out, "yolo") as tmp:
         root = str(store.dataset_root)
         for i, (im, name, split) in enumerate(zip(sel.images, names, splits)):
             img_rel = f"images/{name}"
-            placer.place(os.path.join(root, im.path), inside(tmp, img_rel))
             lines_by_split.setdefault(split or "train", []).append(f"./{img_rel}")
             a, b = offsets[i], offsets[i + 1]
+            lbl = None
             if b > a or im.status == ReviewStatus.REVIEWED or sel.labelled.get(im.id, True):
                 if n_clip[i] or n_flip[i]:
                     problems.append(Problem(im.path, f"{n_clip[i]} boxes clipped to the image, {n_flip[i]} with "
                                             "swapped corners put in order",
                                             "written changed (YOLO cannot hold them as they are)"))
                 lbl = inside(tmp, "labels/" + os.path.splitext(name)[0] + ".txt")
-                placer.mkdir(lbl.parent)
+                result.labels += b - a
+            jobs.append((os.path.join(root, im.path), inside(tmp, img_rel), lbl, a, b))
+            result.images += 1
+        placer.prepare([j[1] for j in jobs] + [j[2] for j in jobs if j[2]])
+
+        def write_one(job):
+            src, dst, lbl, a, b = job
+            placer.place(src, dst)
+            if lbl is not None:
                 with open(lbl, "w", encoding="utf-8", newline="\n") as fh:
                     fh.write("".join(lines[a:b]))
-                result.labels += b - a
-            result.images += 1
-            if progress and i % 1000 == 999:
-                progress(1000)
+
+        for k in range(0, len(jobs), 5000):
+            run_io(jobs[k:k + 5000], write_one)
+            if progress:
+                progress(len(jobs[k:k + 5000]))
         data = _data_yaml(sorted(lines_by_split), has_splits, opts.images == "list", top, by_idx)
         (tmp / "data.yaml").write_text(data, encoding="utf-8", newline="\n")
         result.files.append("data.yaml")
@@ -84,8 +94,6 @@ def write_yolo(store, out, opts: ExportOptions, progress=None) -> ExportResult:
             for split, lines in sorted(lines_by_split.items()):
                 (tmp / f"{split}.txt").write_text("".join(x + "\n" for x in lines), encoding="utf-8", newline="\n")
                 result.files.append(f"{split}.txt")
-    if progress:
-        progress(len(sel.images) % 1000)
     result.problems = problems
     return result
 
