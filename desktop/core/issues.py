@@ -285,9 +285,10 @@ def find_issues(labels: dict, predictions: dict | None, image_sizes: dict,
         model_parts, calib = _model_issues(l_id, l_img, l_cls, l_box, crowd, predictions, model_classes, params,
                                            calibration)
         if params.rarity != "off":
-            model_parts, calib = _apply_rarity(model_parts, calib, len(np.unique(np.r_[l_img, np.asarray(
-                predictions["image_id"], np.int64), np.asarray(image_sizes["id"], np.int64)])), params,
-                learn=calibration is None or calibration.rarity is None)
+            # images of the run: those with a size (all of them, from the store), else those seen
+            n_images = len(s_id) or len(np.unique(np.r_[l_img, np.asarray(predictions["image_id"], np.int64)]))
+            model_parts, calib = _apply_rarity(model_parts, calib, n_images, params,
+                                               learn=calibration is None or calibration.rarity is None)
         parts += model_parts
     out = _concat(parts)
     keep = (out["score"] >= params.min_score) & (out["score"] > 0)  # a zero score is no issue

@@ -189,3 +189,26 @@ def test_confidence_calibration_is_per_class():
     miss9 = _of(out, "missing", image_id=9)["score"][0]
     miss_cls0 = _of(out, "missing", cls=0)["score"]
     assert miss9 > 0.5 > miss_cls0.max()
+
+
+def test_calibration_round_trips_and_reuse_gives_the_same_scores():
+    import json
+
+    from desktop.core.issues import Calibration
+
+    rows = [(1, 1, 0, 10, 10, 60, 60), (2, 1, 0, 200, 200, 260, 260)]
+    preds = [(1, 1, 0, 0.9, 30, 10, 80, 60), (2, 1, 1, 0.9, 201, 200, 261, 260), (3, 1, 0, 0.8, 400, 300, 460, 360)]
+    bl, bp = _background()
+    labels, pr, sizes = _labels(rows + bl), _preds(preds + bp), _sizes([1] + [100 + i for i in range(20)])
+    params = FinderParams(min_score=0.0)
+    full, calib = find_issues(labels, pr, sizes, params=params, return_calibration=True)
+    assert calib.rarity and set(calib.rarity) >= {"missing", "localization"}
+    again = Calibration.from_json(json.loads(json.dumps(calib.to_json())))
+    # score image 1 alone with the stored calibration: same scores as in the full pass
+    one = {k: v[labels["image_id"] == 1] for k, v in labels.items()}
+    one_p = {k: v[pr["image_id"] == 1] for k, v in pr.items()}
+    inc = find_issues(one, one_p, _sizes([1]), params=params, calibration=again)
+    want = {k: s for k, s, i in zip(full["key"], full["score"], full["image_id"]) if i == 1}
+    got = dict(zip(inc["key"], inc["score"]))
+    assert got.keys() == want.keys()
+    assert all(abs(got[k] - want[k]) < 1e-9 for k in got)
