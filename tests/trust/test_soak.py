@@ -135,18 +135,12 @@ def _check(res: subprocess.CompletedProcess) -> None:
     assert res.returncode == 0, tail
 
 
-@pytest.mark.xfail(reason="flaky: failed once in 4 runs inside the full tests/trust run (cause not captured; "
-                          "suspected the PySide6 refcount abort described on the slow soak below)", strict=False)
 def test_review_actions_keep_file_and_undo_history_consistent(tmp_path):
     _check(_in_child(600, 7, tmp_path))
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="desktop/ui/session.py:125 connects EditWriter.pending_changed straight to the "
-                          "write_problem signal; under PySide6 6.12 each forwarded emit loses a reference to "
-                          "True, and after some thousands of edits Python aborts with 'Fatal Python error: "
-                          "bool_dealloc' (seen in EditWriter._report, desktop/ui/undo.py:97; 1 run of 3 at 921ee17, "
-                          "flaky). Forward through a slot (lambda n, r: self.write_problem.emit(n, r)) instead",
-                   strict=False)
+# PySide6 6.12.0 aborted this soak ('bool_dealloc': a reference lost on every forwarded emit);
+# pyproject.toml pins PySide6 below 6.12.
 def test_soak_10000_review_actions(tmp_path):
     _check(_in_child(10_000, 11, tmp_path))
