@@ -71,6 +71,7 @@ class FinderParams:
     # Experimental, off by default: > 0 turns raw scores into Bayes posteriors with this prior
     # share of wrong labels (no gain measured on the benchmark once rarity is on).
     prior: float = 0.0
+    shape_weight: float = 0.5  # how much an odd size for the class adds to spurious evidence
     loc_odds: float = 1.0
     class_odds: float = 1.0
 
@@ -391,6 +392,11 @@ def _model_issues(l_id, l_img, l_cls, l_box, crowd, predictions, model_classes, 
         pi = params.prior
         r_k = pi / (pi + (1 - pi) * (1 - r_k))
     s_sp = r_k * (1.0 - support[lab])
+    if params.shape_weight > 0 and len(lab):
+        # an unbacked box whose size is odd for its class is more likely drawn by mistake:
+        # z^2 of log width / log height against the class's labels, odd = 1 - exp(-z^2 / 8)
+        odd = _shape_oddness(l_cls, l_box, l_known, lab)
+        s_sp = s_sp * (1 - params.shape_weight + params.shape_weight * odd)
     parts.append(_part(IssueKind.SPURIOUS.value, l_img[lab], s_sp, label_id=l_id[lab], cls=l_cls[lab]))
 
     # missing: confident predictions no label takes; an image without labels is one issue
@@ -483,6 +489,21 @@ def _per_image_max(parts, kind):
     mx = np.zeros(inv.max() + 1 if len(inv) else 0)
     np.maximum.at(mx, inv, sc)
     return mx
+
+
+def _shape_oddness(l_cls, l_box, ref, sel):
+    w = np.log(np.clip(l_box[:, 2] - l_box[:, 0], 1e-3, None))
+    h = np.log(np.clip(l_box[:, 3] - l_box[:, 1], 1e-3, None))
+    k = int(l_cls.max(initial=0)) + 1
+    c = np.clip(l_cls, 0, k - 1)
+    n = np.bincount(c[ref], minlength=k).astype(float) + 1e-9
+    z2 = np.zeros(len(sel))
+    for v in (w, h):
+        mu = np.bincount(c[ref], weights=v[ref], minlength=k) / n
+        var = np.bincount(c[ref], weights=v[ref] ** 2, minlength=k) / n - mu ** 2
+        sd = np.sqrt(np.maximum(var, 0.0)) + 0.05  # floor: classes of identical boxes
+        z2 += ((v[sel] - mu[c[sel]]) / sd[c[sel]]) ** 2
+    return 1.0 - np.exp(-z2 / 8.0)
 
 
 def _per_class(values: np.ndarray, cls: np.ndarray, default: float) -> np.ndarray:

@@ -135,11 +135,27 @@ def run_dataset(name: str) -> dict:
         if seed == 0:
             pos = kinds != ""
             agg["flag"] = (flagged.sum(), (flagged & pos).sum(), pos.sum())
+    agg["t_boxfix_10k"] = boxfix_time_10k(ds, preds, images)
     agg["seeds"] = seeds
     agg["n_images"] = len(images)
     agg["n_labels"] = int(np.isin(ds["l_img"], images).sum())
     agg["n_preds"] = len(preds["p_img"])
     return agg
+
+
+def boxfix_time_10k(ds, preds, images, n_target=10_000):
+    """BoxFix on the dataset tiled to 10,000 images (fixed costs would dominate a few hundred)."""
+    reps = int(math.ceil(n_target / len(images)))
+    n_all = len(ds["width"])
+    sel = np.isin(ds["l_img"], images)
+    li, lc, lb = ds["l_img"][sel], ds["l_cls"][sel], ds["l_box"][sel]
+    tile = lambda a, r: np.concatenate([a + i * n_all for i in range(r)])  # noqa: E731
+    big_preds = {"p_img": tile(preds["p_img"], reps), "p_cls": np.tile(preds["p_cls"], reps),
+                 "p_conf": np.tile(preds["p_conf"], reps), "p_box": np.tile(preds["p_box"], (reps, 1))}
+    big_images = tile(images, reps)
+    w, h = np.tile(ds["width"], reps), np.tile(ds["height"], reps)
+    _, t = boxfix_scores(tile(li, reps), np.tile(lc, reps), np.tile(lb, (reps, 1)), big_preds, w, h, big_images, ds["nc"])
+    return t * n_target / len(big_images)
 
 
 def _mean(rows: list[dict], kind: str) -> tuple | None:
@@ -162,8 +178,9 @@ def dataset_table(name: str, agg: dict) -> list[str]:
             continue
         lines.append(f"| {kind} | {b[3]} | **{b[0]:.3f}** | {c[0]:.3f} | {b[1]:.2f} | {c[1]:.2f} | {b[2]:.2f} | {c[2]:.2f} |")
     flagged = np.array(agg["flag"], float)
-    lines += ["", f"Time per 10,000 images: BoxFix {agg['t_boxfix'] * per10k:.2f} s, cleanlab "
-              f"get_label_quality_scores {agg['t_cleanlab'] * per10k:.1f} s.",
+    lines += ["", f"Time per 10,000 images: BoxFix {agg['t_boxfix_10k']:.2f} s (measured on the dataset "
+              f"tiled to 10,000 images), cleanlab get_label_quality_scores {agg['t_cleanlab'] * per10k:.0f} s "
+              "(extrapolated linearly: it loops over images in Python).",
               f"cleanlab find_label_issues (planting 0) flagged {flagged[0]:.0f} images, "
               f"{flagged[1] / max(flagged[0], 1):.0%} of them planted; it caught {flagged[1] / max(flagged[2], 1):.0%} "
               "of the planted images.", ""]
