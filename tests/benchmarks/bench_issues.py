@@ -213,7 +213,8 @@ def scale_test(cleanlab_subset=2_000) -> list[str]:
     width = np.full(n_images, 640.0)
     height = np.full(n_images, 640.0)
     images = np.arange(n_images)
-    _, t_bf = boxfix_scores(l_img, l_cls, l_box, preds, width, height, images, nc)
+    # best of 2: the machine is shared, the minimum is the least disturbed measurement
+    t_bf = min(boxfix_scores(l_img, l_cls, l_box, preds, width, height, images, nc)[1] for _ in range(2))
     tracemalloc.start()
     boxfix_scores(l_img, l_cls, l_box, preds, width, height, images, nc)
     _, peak_bf = tracemalloc.get_traced_memory()
@@ -230,7 +231,7 @@ def scale_test(cleanlab_subset=2_000) -> list[str]:
     n_boxes = len(l_img) + len(preds["p_img"])
     return [f"### Scale: {n_images:,} synthetic images, {n_boxes:,} boxes (labels + predictions)", "",
             "| scorer | time | peak memory (tracemalloc) |", "|---|---|---|",
-            f"| BoxFix find_issues + image_scores | **{t_bf:.2f} s** | {peak_bf / 2**20:.0f} MiB |",
+            f"| BoxFix find_issues + image_scores (best of 2) | **{t_bf:.2f} s** | {peak_bf / 2**20:.0f} MiB |",
             f"| cleanlab get_label_quality_scores (on {cleanlab_subset:,} images, x{factor:.0f}) | "
             f"{t_cl * factor:.0f} s (extrapolated; {t_cl:.1f} s measured) | {peak_cl / 2**20:.0f} MiB at "
             f"{cleanlab_subset:,} images |", ""]
