@@ -191,9 +191,8 @@ class DashboardPanel(QWidget):
 
         self.size_image = pg.ImageItem()
         self.size_plot.addItem(self.size_image)
-        # View coordinates are log10(px); the axes label them as powers of ten.
-        self.size_plot.getAxis("bottom").setLogMode(True)
-        self.size_plot.getAxis("left").setLogMode(True)
+        # View coordinates are log10(px). The ticks are set by hand (1, 2, 5 per decade, see
+        # _log_ticks): pyqtgraph's log mode labels every minor tick and they run together.
         self.size_plot.setLabel("bottom", "width")
         self.size_plot.setLabel("left", "height")
 
@@ -284,7 +283,7 @@ class DashboardPanel(QWidget):
             self.count_plot.setXRange(-0.6, n - 0.4, padding=0)
             self.count_plot.setYRange(0, max(int(lc.max(initial=0)), int(pc.max(initial=0)), 1) * 1.05, padding=0)
 
-    def set_box_sizes(self, w, h) -> None:
+    def set_box_sizes(self, w, h) -> None:  # noqa: D401 - see _log_ticks for the axes
         w = np.asarray(w, dtype=float)
         h = np.asarray(h, dtype=float)
         ok = (w > 0) & (h > 0)
@@ -299,6 +298,8 @@ class DashboardPanel(QWidget):
         self.size_image.setImage(np.log1p(img), autoLevels=False, levels=(0, max(np.nanmax(np.log1p(img)), 1e-6)))
         self.size_image.setRect(xr[0], yr[0], xr[1] - xr[0], yr[1] - yr[0])
         self.size_plot.setRange(xRange=xr, yRange=yr, padding=0.02)
+        self.size_plot.getAxis("bottom").setTicks(_log_ticks(*xr))
+        self.size_plot.getAxis("left").setTicks(_log_ticks(*yr, steps=(1,)))  # a short axis: decades only
 
     def set_progress(self, review_times=None, fix_times=None) -> None:
         rt = np.asarray(review_times if review_times is not None else [], dtype=float)
@@ -346,3 +347,15 @@ class DashboardPanel(QWidget):
 
     def _color(self, c: int) -> str:
         return self.class_colors.get(c) or _PALETTE[c % len(_PALETTE)]
+
+
+def _log_ticks(lo: float, hi: float, steps=(1, 2, 5)) -> list[list[tuple[float, str]]]:
+    """Major ticks at 1, 2 and 5 times each power of ten between 10**lo and 10**hi, labelled
+    in plain pixels, for an axis whose coordinates are log10(px)."""
+    major = []
+    for decade in range(int(np.floor(lo)), int(np.ceil(hi)) + 1):
+        for m in steps:
+            v = m * 10.0 ** decade
+            if lo - 1e-9 <= np.log10(v) <= hi + 1e-9:
+                major.append((float(np.log10(v)), f"{v:g}"))
+    return [major, []]
