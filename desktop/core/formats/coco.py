@@ -253,7 +253,7 @@ def _records(f, doc, images, folder: Path, root: str, cat_to_idx, log: ProblemLo
             sev_action = "imported with an error mark; boxes kept"
             log.add("missing-image" if "not found" in err else "unreadable-image", rel, err, sev_action,
                     severity="error")
-            w, h = (jw or 0), (jh or 0)
+            w, h = max(jw or 0, 0), max(jh or 0, 0)
         elif (jw, jh) != (w, h):
             if jw is not None or jh is not None:
                 log.add("size", f.name, f"image id {im['id']} ({rel}): JSON says {jw}x{jh}, the file is {w}x{h} "

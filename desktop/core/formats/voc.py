@@ -137,6 +137,8 @@ def _parse(xf: Path, log: ProblemLog):
             size = (int(float(_text(sz, "width"))), int(float(_text(sz, "height"))))
         except (TypeError, ValueError, OverflowError):
             size = None
+        if size and (size[0] <= 0 or size[1] <= 0):
+            size = None  # <size> 0x0 or negative: unknown
     objects = []
     for i, obj in enumerate(ann.iter("object"), start=1):
         name = _text(obj, "name")

@@ -13,6 +13,7 @@ from itertools import chain
 import numpy as np
 
 EMPTY_ROWS = np.zeros((0, 5))
+MAX_CLASS = 2**31 - 1  # a class id beyond this is garbage (and would overflow the store's integer)
 EMPTY_LINES = np.zeros(0, dtype=np.int64)
 
 
@@ -43,8 +44,8 @@ def parse_text_slow(text: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, 
             problems.append((lineno, "malformed row: NaN or infinite value", "row skipped"))
             continue
         cls = vals[0]
-        if cls != int(cls) or cls < 0:
-            problems.append((lineno, f"malformed row: class {toks[0][:20]!r} is not a non-negative integer",
+        if cls != int(cls) or cls < 0 or cls > MAX_CLASS:
+            problems.append((lineno, f"malformed row: class {toks[0][:20]!r} is not a non-negative integer (below 2^31)",
                              "row skipped"))
             continue
         n = len(vals)
@@ -95,7 +96,7 @@ def parse_batch(texts: list[str]) -> list[tuple[np.ndarray, np.ndarray, list, in
             arr = None
         if arr is not None:
             cls = arr[:, 0]
-            row_ok = np.isfinite(arr).all(axis=1) & (cls >= 0) & (cls == np.floor(cls))
+            row_ok = np.isfinite(arr).all(axis=1) & (cls >= 0) & (cls <= MAX_CLASS) & (cls == np.floor(cls))
             start = 0
             for i, n in zip(fast_idx, fast_counts):
                 if row_ok[start:start + n].all():
