@@ -152,9 +152,6 @@ def test_coco_category_ids_as_strings_are_read(tmp_path, capsys):
         assert [lab.cls for lab in store.labels(im.id)] == [1]
 
 
-@pytest.mark.xfail(reason="desktop/core/formats/coco.py: a file_name with ../ or an absolute path is imported as "
-                          "an image path outside the dataset root (read, shown and run through the detector); it "
-                          "should be refused with a problem naming the image id", strict=False)
 @pytest.mark.parametrize("name", ["escape_dotdot.json", "escape_absolute.json"])
 def test_coco_file_name_cannot_reach_outside_the_dataset_root(tmp_path, capsys, name):
     # A real image waits outside, where the hostile file_name points.

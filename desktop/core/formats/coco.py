@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import posixpath
 import re
 from pathlib import Path
 
@@ -180,6 +181,13 @@ def _images(f: Path, doc: dict, log: ProblemLog) -> list[dict]:
             continue
         if iid in seen:
             log.add("image-entry", f.name, f"image id {iid} appears twice", "kept the first", severity="error")
+            continue
+        norm = posixpath.normpath(fname.replace("\\", "/"))
+        if os.path.isabs(fname) or norm == ".." or norm.startswith("../"):
+            # A hostile or foreign file_name must not make BoxFix read (and later show, run the
+            # detector on, export) a file outside the dataset folder.
+            log.add("image-entry", f.name, f"image id {iid}: file_name {fname!r} points outside the dataset folder",
+                    "skipped, with its annotations", severity="error")
             continue
         seen.add(iid)
         out.append({"id": iid, "file_name": fname.replace("\\", "/").lstrip("/") if not os.path.isabs(fname)
