@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QSize, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 # Qt refuses to decode images above 256 MB by default; a 10,000 x 10,000 RGBA image is
 # 400 MB. Raise the limit so large aerial/medical images open.
 QImageReader.setAllocationLimit(4096)
+
+# Larger images are decoded downsampled to this longest side (JPEG decodes straight to the
+# smaller size): a 20,000 x 20,000 image would otherwise need 1.6 GB as a pixmap. The view
+# scales the pixmap back up to the image's full size, so boxes stay in image pixels.
+MAX_DISPLAY_SIDE = 8192
 
 
 class _Relay(QObject):
@@ -30,6 +35,11 @@ class _DecodeJob(QRunnable):
     def run(self) -> None:
         reader = QImageReader(self.path)
         reader.setAutoTransform(True)
+        size = reader.size()  # before the EXIF transform; scaling is uniform, so it does not matter
+        longest = max(size.width(), size.height())
+        if longest > MAX_DISPLAY_SIDE:
+            f = MAX_DISPLAY_SIDE / longest
+            reader.setScaledSize(QSize(max(1, round(size.width() * f)), max(1, round(size.height() * f))))
         image = reader.read()
         error = "" if not image.isNull() else f"{self.path}: {reader.errorString()}"
         self.relay.done.emit(self.image_id, image, error)

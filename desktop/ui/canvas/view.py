@@ -76,7 +76,7 @@ class CanvasView(QGraphicsView):
         pm = self.loader.request(image_id, path)
         same_size = self.sceneRect() == QRectF(0, 0, img.width, img.height)
         self.scene().setSceneRect(QRectF(0, 0, img.width, img.height))
-        self.pixmap_item.setPixmap(pm if pm is not None else QPixmap())
+        self._set_pixmap(pm if pm is not None else QPixmap())
         self._has_pixels = pm is not None
         if not same_size or not self._fitted_once:
             self.fit()
@@ -84,6 +84,14 @@ class CanvasView(QGraphicsView):
         self.viewport().update()
 
     _fitted_once = False
+
+    def _set_pixmap(self, pm: QPixmap) -> None:
+        """Show `pm` over the whole image: a huge image arrives downsampled (loader.py), and is
+        scaled back so that scene coordinates stay image pixels, where the boxes live."""
+        self.pixmap_item.setPixmap(pm)
+        img = self.session.image
+        scale = img.width / pm.width() if img is not None and not pm.isNull() and pm.width() else 1.0
+        self.pixmap_item.setScale(scale)
 
     def _prefetch(self) -> None:
         s = self.session
@@ -93,7 +101,7 @@ class CanvasView(QGraphicsView):
 
     def _pixmap_arrived(self, image_id: int, pm: QPixmap) -> None:
         if image_id == self.image_id:
-            self.pixmap_item.setPixmap(pm)
+            self._set_pixmap(pm)
             self._has_pixels = True
             self.viewport().update()
 
