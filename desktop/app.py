@@ -102,8 +102,12 @@ def build_window(store_or_path=None, settings_path=None, keymap_path=None, servi
     ini and, to test remapping, a user keymap file). A QApplication must exist.
     demo=True: the demo window (Help > Demo progress always shown); start the bundled model
     with window.start_demo()."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.ui import gc_guard
     from desktop.ui.main_window import MainWindow
 
+    gc_guard.install(QApplication.instance())  # Qt garbage is collected on the GUI thread only
     window = MainWindow(make_settings(settings_path), services or build_services(), keymap_path=keymap_path,
                         demo=demo)
     if store_or_path is not None:
