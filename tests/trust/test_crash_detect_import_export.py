@@ -210,7 +210,8 @@ def test_sigkill_mid_export_leaves_no_finished_looking_folder(tmp_path, fmt):
     path = _project(tmp_path, n=1100, with_files=True)
     out = tmp_path / "out"
     n, lines = _run_until(EXPORTER, [str(path), fmt, str(out), "list"], stop_after=1)
-    assert n == 1 and lines[0] == "1000", "the export did not reach its first progress point"
+    # The progress callback holds the exporter inside its write loop, before the rename.
+    assert n == 1 and int(lines[0]) > 0, "the export did not reach its first progress point"
     assert not out.exists(), "a half-written export took the chosen name"
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.boxfix-tmp-")]
     assert leftovers, "expected the staging folder to be where the kill left it"
