@@ -46,6 +46,8 @@ def _orientation(im: Image.Image) -> int:
 def image_size(path: str | os.PathLike) -> tuple[int, int, str | None]:
     """(width, height, error). On failure width = height = 0 and error is one sentence.
     PNG and JPEG headers are parsed directly (headers.py); anything else, or any doubt, by PIL."""
+    if "\x00" in os.fspath(path):
+        return 0, 0, "the file name contains a NUL byte"  # open() would raise ValueError
     try:
         fast = fast_header(path)
     except FileNotFoundError:

@@ -155,3 +155,11 @@ def test_header_parser_never_crashes(tmp_path, sig, tail):
     assert fast is None or (len(fast) == 3 and all(isinstance(v, int) for v in fast))
     w, h, err = image_size(p)
     assert (err is None and w > 0 and h > 0) or (err and w == h == 0)
+
+
+def test_coco_file_name_with_a_nul_byte_is_a_problem_not_a_crash(tmp_path):
+    """Found by the fuzzer: open() raises ValueError on a NUL byte in a path."""
+    (tmp_path / "c.json").write_text(json.dumps({"images": [{"id": 0, "file_name": "\x00"}], "annotations": [],
+                                                 "categories": [{"id": 1, "name": "a"}]}))
+    recs = _read_or_format_error(tmp_path / "c.json", "coco")
+    assert recs is None or all(r.error for r in recs)
