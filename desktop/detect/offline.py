@@ -78,4 +78,32 @@ def import_ultralytics():
     import ultralytics  # noqa: F401  (heavy; imported lazily, only here)
 
     restore_qt_env()
+    _keep_gc_state()
     return ultralytics
+
+
+def _keep_gc_state() -> None:
+    """ultralytics' load_dataset_cache_file() ends with gc.enable(), whatever the state was.
+    The window switches automatic GC off (desktop/ui/gc_guard.py: a collection in a training
+    thread that meets Qt garbage deadlocks); restore the caller's state after the load."""
+    import gc
+
+    from ultralytics.data import dataset as data_dataset
+    from ultralytics.data import utils as data_utils
+
+    original = data_utils.load_dataset_cache_file
+    if getattr(original, "_boxfix_keeps_gc", False):
+        return
+
+    def load_dataset_cache_file(path):
+        was_enabled = gc.isenabled()
+        try:
+            return original(path)
+        finally:
+            if not was_enabled:
+                gc.disable()
+
+    load_dataset_cache_file._boxfix_keeps_gc = True
+    data_utils.load_dataset_cache_file = load_dataset_cache_file
+    if hasattr(data_dataset, "load_dataset_cache_file"):
+        data_dataset.load_dataset_cache_file = load_dataset_cache_file

@@ -27,6 +27,8 @@ class MainThreadGarbageCollector(QObject):
         self.timer.start(interval_ms)
 
     def check(self) -> None:
+        if gc.isenabled():  # a library switched it back on (ultralytics does): off again
+            gc.disable()
         l0, l1, l2 = gc.get_count()
         if l0 > self.threshold[0]:
             gen = 0
