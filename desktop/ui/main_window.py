@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QToolButton,
@@ -195,6 +195,35 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.zoom_label)
 
     # ================================================================ project
+    def _offer_recovery(self, store) -> None:
+        """Edits a previous session could not write (full or read-only disk) were rescued to a
+        file on close; offer to apply them now, before anything else changes the project."""
+        from desktop.core.recovery import apply_recovery, recovery_files
+
+        files = [] if store.readonly else recovery_files(store.path)
+        if not files:
+            return
+        if not self.property("quiet_dialogs"):
+            from PySide6.QtWidgets import QMessageBox
+
+            answer = QMessageBox.question(
+                self, "Unsaved edits found",
+                f"{len(files)} file(s) of edits that an earlier session could not save are waiting in "
+                f"{files[0].parent}. Apply them to this project now?")
+            if answer != QMessageBox.StandardButton.Yes:
+                self.statusBar().showMessage(f"Unsaved edits kept in {files[0].parent}", 10000)
+                return
+        self.apply_recovery_files(files, apply_recovery)
+
+    def apply_recovery_files(self, files, apply=None) -> int:
+        from desktop.core.recovery import apply_recovery
+
+        n = sum((apply or apply_recovery)(self.session.store, f) for f in files)
+        self.session.goto_image(self.session.image.id) if self.session.image else None
+        self.session.rescore_all()
+        self.statusBar().showMessage(f"Applied {n} edits saved from an earlier session", 10000)
+        return n
+
     def open_store(self, store) -> Session:
         self._close_session()
         session = Session(store, self.services, parent=self)
@@ -226,6 +255,9 @@ class MainWindow(QMainWindow):
         self._threshold(session.threshold)
         self._remember(str(store.path))
         self.dashboard.attach(session)
+        # After the window is up (and tests have set their properties): never a modal
+        # dialog in the middle of opening.
+        QTimer.singleShot(0, lambda: self.session is session and self._offer_recovery(store))
         self.demo_progress_action.setVisible(self.demo or self._demo_manifest() is not None)
         session.start()
         self.canvas.setFocus()
