@@ -25,7 +25,7 @@ from .export import (ExportOptions, ExportResult, ImagePlacer, image_tail, insid
 SPLITS = ("train", "val", "test")
 
 
-def _ids(wanted: list[int | None], start_after: int = 0) -> list[int]:
+def fresh_ids(wanted: list[int | None], start_after: int = 0) -> list[int]:
     """Keep each wanted id the first time it appears; give the rest fresh ids above all of them."""
     used = {w for w in wanted if w is not None}
     nxt = max(used | {start_after}) + 1
@@ -62,15 +62,15 @@ def write_coco(store, out, opts: ExportOptions, progress=None) -> ExportResult:
     missing = sorted(used_cls - known)
     any_source = any(c.source_id is not None for c in classes)
     wanted = [c.source_id if any_source else c.idx + 1 for c in classes]
-    cat_ids = _ids(wanted + [None] * len(missing))
+    cat_ids = fresh_ids(wanted + [None] * len(missing))
     cat_of = dict(zip([c.idx for c in classes] + missing, cat_ids))
     names = {c.idx: c.name for c in classes}
     categories = [{"id": cat_of[i], "name": names.get(i, f"class {i}"), "supercategory": ""}
                   for i in sorted(cat_of)]
     file_names = unique_names(sel.images, [image_tail(im.path) for im in sel.images])
-    image_ids = _ids([im.source_id for im in sel.images])
+    image_ids = fresh_ids([im.source_id for im in sel.images])
     src_ids = label_source_ids(store, [im.id for im in sel.images], opts.original)
-    ann_ids = _ids([src_ids.get(int(i)) for i in sel.label_ids])
+    ann_ids = fresh_ids([src_ids.get(int(i)) for i in sel.label_ids])
     result = ExportResult(Path(out).absolute(), "coco")
     placer = ImagePlacer(opts.images, problems)
     docs: dict[str, dict] = {}

@@ -10,30 +10,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..model import ClassInfo, ImageInfo
-
-
-def _fresh_ids(wanted: list[int | None]) -> list[int]:
-    """Keep each wanted id the first time it appears; number the rest above all of them.
-    The same rule as the COCO exporter (formats/coco_write.py), so a run exported as COCO
-    results refers to the ids of the project's exported COCO labels."""
-    used = {w for w in wanted if w is not None}
-    nxt = max(used | {0}) + 1
-    seen: set[int] = set()
-    out = []
-    for w in wanted:
-        if w is None or w in seen:
-            w = nxt
-            nxt += 1
-        seen.add(w)
-        out.append(int(w))
-    return out
+from ..formats.coco_write import fresh_ids  # the exporter's id rule: the two must agree
 
 
 def coco_image_ids(images: list[ImageInfo]) -> dict[int, int]:
     """Project image id -> COCO image id: the id the image came with from COCO, else the next
     free id in project order (for a project not from COCO: 1, 2, 3, ... in import order)."""
     images = sorted(images, key=lambda im: im.id)
-    return dict(zip([im.id for im in images], _fresh_ids([im.source_id for im in images])))
+    return dict(zip([im.id for im in images], fresh_ids([im.source_id for im in images])))
 
 
 def coco_category_ids(classes: list[ClassInfo]) -> dict[int, int]:
@@ -42,7 +26,7 @@ def coco_category_ids(classes: list[ClassInfo]) -> dict[int, int]:
     classes = sorted(classes, key=lambda c: c.idx)
     any_source = any(c.source_id is not None for c in classes)
     wanted = [c.source_id if any_source else c.idx + 1 for c in classes]
-    return dict(zip([c.idx for c in classes], _fresh_ids(wanted)))
+    return dict(zip([c.idx for c in classes], fresh_ids(wanted)))
 
 
 def normalize_path(path: str) -> str:
