@@ -104,6 +104,42 @@ def _keep_gc_state() -> None:
                 gc.disable()
 
     load_dataset_cache_file._boxfix_keeps_gc = True
+    _gc_on_main_thread_only()
     data_utils.load_dataset_cache_file = load_dataset_cache_file
     if hasattr(data_dataset, "load_dataset_cache_file"):
         data_dataset.load_dataset_cache_file = load_dataset_cache_file
+
+
+class _MainThreadGC:
+    """Stands in for the `gc` module inside ultralytics: its explicit gc.collect() calls
+    (trainer._clear_memory, torch_utils) run in BoxFix's training/detection threads, and a
+    collection there that reaches Qt garbage deadlocks against the GUI thread. Off the main
+    thread, collect() does nothing (the GUI thread's collector, desktop/ui/gc_guard.py, does
+    it); everything else is the real gc module."""
+
+    def __getattr__(self, name):
+        import gc
+
+        return getattr(gc, name)
+
+    def collect(self, generation: int = 2) -> int:
+        import gc
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            return gc.collect(generation)
+        return 0
+
+
+def _gc_on_main_thread_only() -> None:
+    import gc
+    import importlib
+
+    shim = _MainThreadGC()
+    for name in ("ultralytics.engine.trainer", "ultralytics.utils.torch_utils"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if getattr(module, "gc", None) is gc:
+            module.gc = shim
