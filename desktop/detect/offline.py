@@ -85,9 +85,7 @@ def import_ultralytics():
 def _keep_gc_state() -> None:
     """ultralytics' load_dataset_cache_file() ends with gc.enable(), whatever the state was.
     The window switches automatic GC off (desktop/ui/gc_guard.py: a collection in a training
-    thread that meets Qt garbage deadlocks); restore the caller's state after the load."""
-    import gc
-
+    thread that meets Qt garbage deadlocks), so BoxFix loads the cache without touching GC."""
     from ultralytics.data import dataset as data_dataset
     from ultralytics.data import utils as data_utils
 
@@ -96,12 +94,12 @@ def _keep_gc_state() -> None:
         return
 
     def load_dataset_cache_file(path):
-        was_enabled = gc.isenabled()
-        try:
-            return original(path)
-        finally:
-            if not was_enabled:
-                gc.disable()
+        # ultralytics' version is exactly this between gc.disable() and gc.enable(). Never
+        # toggling the collector matters: re-enabling it, even for a moment, let the next
+        # allocation in the training thread run a collection that deadlocked on Qt garbage.
+        import numpy as np
+
+        return np.load(str(path), allow_pickle=True).item()
 
     load_dataset_cache_file._boxfix_keeps_gc = True
     _gc_on_main_thread_only()
