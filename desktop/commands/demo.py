@@ -56,7 +56,6 @@ def _headless(args, demo) -> int:
     store = Store.open(result["project"], readonly=True)
     try:
         result["queue_recall_top10"] = queue_recall(store, manifest_path_for(store.dataset_root))
-        names = {c.idx: c.name for c in store.classes()}
     finally:
         store.close()
     if args.json:
@@ -72,7 +71,6 @@ def _headless(args, demo) -> int:
     print(f"planted missing/shifted/wrong-class mistakes in the top 10% of the queue "
           f"({r['budget_images']} images): {r['found']} / {r['mistakes']} ({100 * r['recall']:.0f}%)")
     _print_check(result["check"])
-    del names
     return 0
 
 

@@ -15,6 +15,9 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import parse as safe_parse
+
 from ..model import Box, ClassInfo, DatasetRead, ImageRecord, LabelRecord, Split
 from .common import FormatError, ProblemLog, common_root
 from .images import image_size, list_images
@@ -116,7 +119,13 @@ def _text(el, tag):
 
 def _parse(xf: Path, log: ProblemLog):
     try:
-        tree = ET.parse(xf)
+        # defusedxml refuses entity declarations and external entities whatever the expat
+        # version: billion-laughs and XXE files never expand.
+        tree = safe_parse(xf)
+    except DefusedXmlException as exc:
+        log.add("xml", xf.name, f"refused: {exc} (entity declarations are not allowed in VOC files)",
+                "file skipped", severity="error")
+        return None
     except ET.ParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else None
         log.add("xml", xf.name, f"not valid XML ({exc})", "file skipped", line=line, severity="error")
